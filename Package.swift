@@ -1,0 +1,30 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "sluice",
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Linux syscalls and headers that Glibc does not export to Swift.
+        .target(name: "CLinux"),
+        // Pure HTTP/1.1 head parsing, chunked framing and header rewriting (no I/O).
+        .target(name: "HTTP1"),
+        // Configuration lexer, parser and validation (no I/O beyond reading the file).
+        .target(name: "Config"),
+        // Server selection algorithms (no I/O).
+        .target(name: "Balancer"),
+        // epoll loop, deadlines, thin syscall layer, socket helpers.
+        .target(name: "EventLoop", dependencies: ["CLinux"]),
+        // Connection state machines tying the above together; the worker.
+        .target(name: "Proxy", dependencies: ["CLinux", "EventLoop", "HTTP1", "Config", "Balancer"]),
+        .executableTarget(name: "sluice", dependencies: [
+            "Proxy", "Config",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "BalancerTests", dependencies: ["Balancer"]),
+    ]
+)

@@ -1,0 +1,39 @@
+/// The algorithms a backend can use, behind one concrete type so that the proxy calls them
+/// without existentials.
+public enum Algorithm: Sendable {
+    case roundRobin
+    case leastConnections
+}
+
+public struct Selector {
+    private var roundRobin: SmoothWeightedRoundRobin
+    private var leastConnections: LeastConnections
+    public let algorithm: Algorithm
+
+    public init(_ algorithm: Algorithm, serverCount: Int) {
+        self.algorithm = algorithm
+        roundRobin = SmoothWeightedRoundRobin(serverCount: serverCount)
+        leastConnections = LeastConnections(serverCount: serverCount)
+    }
+
+    /// Picks a server for a request: primaries while any primary is up, otherwise backups.
+    /// Returns nil when no server may be tried (all down, or all up ones already tried).
+    public mutating func pick<S: ServerSet>(from servers: S, tried: TriedSet) -> Int? {
+        var anyPrimaryUp = false
+        for i in 0..<servers.count where !servers.isBackup(i) && servers.isUp(i) {
+            anyPrimaryUp = true
+            break
+        }
+        let eligibility = Eligibility(useBackups: !anyPrimaryUp, tried: tried)
+        switch algorithm {
+        case .roundRobin: return roundRobin.select(from: servers, eligibility: eligibility)
+        case .leastConnections: return leastConnections.select(from: servers, eligibility: eligibility)
+        }
+    }
+
+    /// True when at least one server (primary or backup) is up.
+    public static func anyUp<S: ServerSet>(_ servers: S) -> Bool {
+        for i in 0..<servers.count where servers.isUp(i) { return true }
+        return false
+    }
+}

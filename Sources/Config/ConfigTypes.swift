@@ -1,0 +1,245 @@
+// The typed configuration. Initializer defaults are the documented defaults of each directive.
+
+public enum LogLevel: Int, Comparable, Sendable {
+    case debug, info, warn, error
+
+    public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
+
+    public var name: String {
+        switch self {
+        case .debug: "debug"
+        case .info: "info"
+        case .warn: "warn"
+        case .error: "error"
+        }
+    }
+}
+
+public enum LogTarget: Equatable, Sendable {
+    case stderr, stdout, file(String)
+}
+
+public enum WorkerCount: Equatable, Sendable {
+    case auto, count(Int)
+}
+
+public struct ListenAddress: Equatable, Hashable, Sendable, CustomStringConvertible {
+    /// Canonical IP literal without brackets: "0.0.0.0", "::1", ...
+    public var host: String
+    public var port: UInt16
+    public var isIPv6: Bool
+    public var tls: Bool
+
+    public init(host: String, port: UInt16, isIPv6: Bool, tls: Bool = false) {
+        self.host = host
+        self.port = port
+        self.isIPv6 = isIPv6
+        self.tls = tls
+    }
+
+    /// "127.0.0.1:8080" or "[::1]:8080".
+    public var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+public struct ServerConfig: Equatable, Sendable {
+    /// Host name or IP literal, without brackets.
+    public var host: String
+    public var port: UInt16
+    public var weight: Int
+    /// Failures within `failTimeoutMs` that mark the server down; 0 = never.
+    public var maxFails: Int
+    public var failTimeoutMs: Int
+    public var backup: Bool
+    public var tls: Bool
+    public var tlsVerify: Bool
+    public var tlsCA: String?
+    public var tlsSNI: String?
+    /// As written, e.g. "127.0.0.1:9001".
+    public var address: String
+
+    public init(host: String, port: UInt16, address: String, weight: Int = 1, maxFails: Int = 1,
+                failTimeoutMs: Int = 10_000, backup: Bool = false, tls: Bool = false,
+                tlsVerify: Bool = true, tlsCA: String? = nil, tlsSNI: String? = nil) {
+        self.host = host
+        self.port = port
+        self.address = address
+        self.weight = weight
+        self.maxFails = maxFails
+        self.failTimeoutMs = failTimeoutMs
+        self.backup = backup
+        self.tls = tls
+        self.tlsVerify = tlsVerify
+        self.tlsCA = tlsCA
+        self.tlsSNI = tlsSNI
+    }
+}
+
+public struct HealthCheckConfig: Equatable, Sendable {
+    public var path: String
+    public var intervalMs: Int
+    public var timeoutMs: Int
+    public var rise: Int
+    public var fall: Int
+    /// Inclusive range of status codes counted as healthy.
+    public var expectLow: Int
+    public var expectHigh: Int
+
+    public init(path: String = "/", intervalMs: Int = 2000, timeoutMs: Int = 1000, rise: Int = 2,
+                fall: Int = 3, expectLow: Int = 200, expectHigh: Int = 399) {
+        self.path = path
+        self.intervalMs = intervalMs
+        self.timeoutMs = timeoutMs
+        self.rise = rise
+        self.fall = fall
+        self.expectLow = expectLow
+        self.expectHigh = expectHigh
+    }
+}
+
+public enum BalanceAlgorithm: String, Sendable {
+    case roundRobin = "round_robin", leastConn = "least_conn"
+}
+
+public struct BackendConfig: Equatable, Sendable {
+    public var name: String
+    public var balance: BalanceAlgorithm
+    public var servers: [ServerConfig]
+    public var healthCheck: HealthCheckConfig?
+    public var keepalive: Int
+    public var retries: Int
+    public var connectTimeoutMs: Int
+    public var readTimeoutMs: Int
+
+    public init(name: String, balance: BalanceAlgorithm = .roundRobin, servers: [ServerConfig] = [],
+                healthCheck: HealthCheckConfig? = nil, keepalive: Int = 32, retries: Int = 2,
+                connectTimeoutMs: Int = 5000, readTimeoutMs: Int = 60_000) {
+        self.name = name
+        self.balance = balance
+        self.servers = servers
+        self.healthCheck = healthCheck
+        self.keepalive = keepalive
+        self.retries = retries
+        self.connectTimeoutMs = connectTimeoutMs
+        self.readTimeoutMs = readTimeoutMs
+    }
+}
+
+public enum FrontendMode: String, Sendable {
+    case http, tcp
+}
+
+public struct CertificateConfig: Equatable, Sendable {
+    public var certificatePath: String
+    public var keyPath: String
+
+    public init(certificatePath: String, keyPath: String) {
+        self.certificatePath = certificatePath
+        self.keyPath = keyPath
+    }
+}
+
+public struct RouteConfig: Equatable, Sendable {
+    /// Lowercased.
+    public var host: String?
+    public var pathPrefix: String?
+    public var backend: String
+
+    public init(host: String? = nil, pathPrefix: String? = nil, backend: String) {
+        self.host = host
+        self.pathPrefix = pathPrefix
+        self.backend = backend
+    }
+}
+
+public enum AccessLogFormat: String, Sendable {
+    case combined, json
+}
+
+public struct AccessLogConfig: Equatable, Sendable {
+    /// nil = off.
+    public var target: LogTarget?
+    public var format: AccessLogFormat
+
+    public init(target: LogTarget? = nil, format: AccessLogFormat = .combined) {
+        self.target = target
+        self.format = format
+    }
+}
+
+public struct FrontendConfig: Equatable, Sendable {
+    public var name: String
+    public var mode: FrontendMode
+    public var listens: [ListenAddress]
+    /// Chosen by SNI; the first is the default.
+    public var certificates: [CertificateConfig]
+    public var trustedProxies: [CIDR]
+    /// In file order; the first match wins.
+    public var routes: [RouteConfig]
+    public var defaultBackend: String?
+    public var accessLog: AccessLogConfig
+    public var headerTimeoutMs: Int
+    public var idleTimeoutMs: Int
+    public var maxHeaderSize: Int
+    /// 0 = unlimited.
+    public var maxBodySize: Int
+
+    public init(name: String, mode: FrontendMode = .http, listens: [ListenAddress] = [],
+                certificates: [CertificateConfig] = [], trustedProxies: [CIDR] = [],
+                routes: [RouteConfig] = [], defaultBackend: String? = nil,
+                accessLog: AccessLogConfig = AccessLogConfig(), headerTimeoutMs: Int = 10_000,
+                idleTimeoutMs: Int = 75_000, maxHeaderSize: Int = 16 * 1024, maxBodySize: Int = 0) {
+        self.name = name
+        self.mode = mode
+        self.listens = listens
+        self.certificates = certificates
+        self.trustedProxies = trustedProxies
+        self.routes = routes
+        self.defaultBackend = defaultBackend
+        self.accessLog = accessLog
+        self.headerTimeoutMs = headerTimeoutMs
+        self.idleTimeoutMs = idleTimeoutMs
+        self.maxHeaderSize = maxHeaderSize
+        self.maxBodySize = maxBodySize
+    }
+}
+
+public struct StatsConfig: Equatable, Sendable {
+    public var listens: [ListenAddress]
+    /// Empty = every peer is allowed.
+    public var allow: [CIDR]
+
+    public init(listens: [ListenAddress] = [], allow: [CIDR] = []) {
+        self.listens = listens
+        self.allow = allow
+    }
+}
+
+public struct ProxyConfig: Equatable, Sendable {
+    public var workers: WorkerCount
+    public var pidFile: String?
+    public var errorLog: LogTarget
+    public var logLevel: LogLevel
+    public var drainTimeoutMs: Int
+    public var maxConnections: Int
+    public var stats: StatsConfig?
+    public var backends: [BackendConfig]
+    public var frontends: [FrontendConfig]
+
+    public init(workers: WorkerCount = .auto, pidFile: String? = nil, errorLog: LogTarget = .stderr,
+                logLevel: LogLevel = .info, drainTimeoutMs: Int = 30_000, maxConnections: Int = 10_000,
+                stats: StatsConfig? = nil, backends: [BackendConfig] = [], frontends: [FrontendConfig] = []) {
+        self.workers = workers
+        self.pidFile = pidFile
+        self.errorLog = errorLog
+        self.logLevel = logLevel
+        self.drainTimeoutMs = drainTimeoutMs
+        self.maxConnections = maxConnections
+        self.stats = stats
+        self.backends = backends
+        self.frontends = frontends
+    }
+
+    public func backend(named name: String) -> BackendConfig? {
+        backends.first { $0.name == name }
+    }
+}

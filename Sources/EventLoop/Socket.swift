@@ -1,0 +1,80 @@
+import CLinux
+import Glibc
+
+/// Socket set-up helpers (listeners, non-blocking connects, options).
+public enum Socket {
+    /// Opens a non-blocking listening socket bound to `address`.
+    public static func listen(_ address: SocketAddress, backlog: Int32 = 4096) throws(SystemError) -> Int32 {
+        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | SL_SOCK_NONBLOCK | SL_SOCK_CLOEXEC, 0)
+        if fd < 0 { throw SystemError("socket", errno) }
+        setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
+        if address.family == AF_INET6 { setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 1) }
+        var a = address
+        let rc = withUnsafePointer(to: &a.storage) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, a.length) }
+        }
+        if rc != 0 {
+            let e = errno
+            Syscall.close(fd)
+            throw SystemError("bind \(address.description)", e)
+        }
+        if Glibc.listen(fd, backlog) != 0 {
+            let e = errno
+            Syscall.close(fd)
+            throw SystemError("listen \(address.description)", e)
+        }
+        return fd
+    }
+
+    public enum ConnectResult {
+        case connected(Int32)
+        case inProgress(Int32)
+        case failed(Int32)
+    }
+
+    /// Starts a non-blocking connect.
+    @inline(never)
+    public static func connect(_ address: SocketAddress) -> ConnectResult {
+        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | SL_SOCK_NONBLOCK | SL_SOCK_CLOEXEC, 0)
+        if fd < 0 { return .failed(errno) }
+        setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+        var a = address
+        while true {
+            let rc = withUnsafePointer(to: &a.storage) { p in
+                p.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, a.length) }
+            }
+            if rc == 0 { return .connected(fd) }
+            let e = errno
+            if e == EINTR { continue }
+            if e == EINPROGRESS { return .inProgress(fd) }
+            Syscall.close(fd)
+            return .failed(e)
+        }
+    }
+
+    /// The pending error of a socket (SO_ERROR), 0 when the connect succeeded.
+    public static func pendingError(_ fd: Int32) -> Int32 {
+        var value: Int32 = 0
+        var len = socklen_t(MemoryLayout<Int32>.size)
+        if getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &len) != 0 { return errno }
+        return value
+    }
+
+    public static func setNoDelay(_ fd: Int32) {
+        setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+    }
+
+    public static func localPort(_ fd: Int32) -> UInt16 {
+        var address = SocketAddress()
+        address.length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        _ = withUnsafeMutablePointer(to: &address.storage) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &address.length) }
+        }
+        return address.port
+    }
+
+    private static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32) {
+        var v = value
+        _ = setsockopt(fd, level, name, &v, socklen_t(MemoryLayout<Int32>.size))
+    }
+}

@@ -1,0 +1,220 @@
+import Balancer
+import EventLoop
+import HTTP1
+
+/// One client connection and, while a request is in flight, its upstream connection.
+///
+/// Bytes flow through two buffers taken from the worker's pool: `reqIn` (client bytes; the
+/// request head is rewritten into `reqOut`, the body is forwarded from `reqIn` itself) and
+/// `respIn` (upstream bytes; head rewritten into `respOut`). `reqReady`/`respReady` count the
+/// bytes at the front of an input buffer that are ready to be written to the other side; a side
+/// is read again only once they are written, which is the backpressure. Sockets are edge
+/// triggered: the `…Readable`/`…Writable` flags remember readiness until a call says EAGAIN.
+final class Session {
+    enum State: UInt8 { case free, head, connecting, exchange, tunnel, closing }
+
+    unowned(unsafe) let worker: Worker
+    let id: Int32
+    var state = State.free
+    var deadline: Int64 = 0
+
+    // Client side.
+    var frontend = 0
+    var listener = 0
+    var isTCP = false
+    var trusted = false
+    let peerText: UnsafeMutablePointer<CChar>
+    var peerLength = 0
+    var clientFD: Int32 = -1
+    var clientReadable = false
+    var clientWritable = false
+    var clientEOF = false
+    var clientShut = false
+
+    // Upstream side.
+    var upstreamFD: Int32 = -1
+    var upstreamReadable = false
+    var upstreamWritable = false
+    var upstreamEOF = false
+    var upstreamShut = false
+    var upstreamReused = false
+    var upstreamKeepAlive = false
+    var backend = -1
+    var server = -1
+    var tried = TriedSet()
+    var attempts = 0
+    var retriedStale = false
+
+    var reqIn = Buffer()
+    var reqReady = 0
+    var reqOut = Buffer()
+    var respIn = Buffer()
+    var respReady = 0
+    var respOut = Buffer()
+
+    // The request in flight.
+    var method = Method.get
+    var clientHTTP10 = false
+    var upgrade = false
+    var requestStarted = false
+    var reqBody = BodyProgress()
+    var scanFrom = 0
+    var closeAfterResponse = false
+
+    // Its response.
+    var respHeadDone = false
+    var respScanFrom = 0
+    var respBody = BodyProgress()
+    var respStarted = false
+
+    init(worker: Worker, id: Int32) {
+        self.worker = worker
+        self.id = id
+        peerText = .allocate(capacity: 64)
+    }
+
+    deinit { peerText.deallocate() }
+
+    var peerBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: peerText, count: peerLength) }
+
+    /// Bytes waiting to go to the upstream: the rewritten head, then ready body bytes.
+    @inline(__always) var upstreamPending: Bool { !reqOut.isEmpty || reqReady > 0 }
+    /// Bytes waiting to go to the client.
+    @inline(__always) var clientPending: Bool { !respOut.isEmpty || respReady > 0 }
+
+    /// Runs the state machine until no more progress can be made without new readiness.
+    func drive() {
+        while true {
+            let progressed: Bool
+            switch state {
+            case .free: return
+            case .head: progressed = stepHead()
+            case .connecting: progressed = stepConnecting()
+            case .exchange: progressed = stepExchange()
+            case .tunnel: progressed = stepTunnel()
+            case .closing: progressed = stepClosing()
+            }
+            if !progressed { return }
+        }
+    }
+
+    /// Called by the worker's deadline sweep.
+    func timedOut() {
+        switch state {
+        case .free: return
+        case .head:
+            if requestStarted || !reqIn.isEmpty { respond(status: 408) } else { close() }
+        case .connecting:
+            worker.logger.warn("connect to \(serverName) timed out")
+            connectFailed()
+        case .exchange:
+            if respStarted {
+                close()
+            } else {
+                worker.logger.warn("upstream \(serverName) did not answer within timeout read")
+                recordUpstreamFailure()
+                respond(status: 504)
+            }
+        case .tunnel, .closing:
+            close()
+        }
+        drive()
+    }
+
+    var serverName: String {
+        backend >= 0 && server >= 0 ? worker.backends[backend].servers[server].name : "?"
+    }
+
+    // MARK: Writing
+
+    /// Writes pending bytes to the upstream. Returns true when bytes were written.
+    func flushUpstream() -> Bool {
+        guard upstreamPending, upstreamWritable else { return false }
+        let body = UnsafeRawBufferPointer(start: reqIn.base.map { $0 + reqIn.start }, count: reqReady)
+        switch Syscall.write(upstreamFD, reqOut.bytes, body) {
+        case .bytes(var n):
+            let fromHead = min(n, reqOut.count)
+            reqOut.start += fromHead
+            n -= fromHead
+            reqIn.start += n
+            reqReady -= n
+            if reqIn.isEmpty { reqIn.start = 0; reqIn.end = 0 }
+            return true
+        case .wouldBlock:
+            upstreamWritable = false
+            return false
+        case .endOfFile, .failed:
+            upstreamWriteFailed()
+            return true
+        }
+    }
+
+    /// Writes pending bytes to the client. Returns true when bytes were written.
+    func flushClient() -> Bool {
+        guard clientPending, clientWritable else { return false }
+        let body = UnsafeRawBufferPointer(start: respIn.base.map { $0 + respIn.start }, count: respReady)
+        switch Syscall.write(clientFD, respOut.bytes, body) {
+        case .bytes(var n):
+            let fromHead = min(n, respOut.count)
+            respOut.start += fromHead
+            n -= fromHead
+            respIn.start += n
+            respReady -= n
+            if respIn.isEmpty { respIn.start = 0; respIn.end = 0 }
+            if respOut.isEmpty { worker.buffers.give(&respOut) }
+            return true
+        case .wouldBlock:
+            clientWritable = false
+            return false
+        case .endOfFile, .failed:
+            close()
+            return false
+        }
+    }
+
+    // MARK: Endings
+
+    /// Answers the client with a canned error and closes once it is written. Whatever was
+    /// buffered for the upstream is dropped; an upstream connection in use is closed.
+    func respond(status: Int) {
+        if respStarted {
+            close()
+            return
+        }
+        if upstreamFD >= 0 { detachUpstream(keep: false) }
+        worker.buffers.give(&reqOut)
+        worker.buffers.give(&respIn)
+        respReady = 0
+        reqReady = 0
+        worker.buffers.take(&respOut)
+        respOut.start = 0
+        let canned = CannedResponse.bytes(status: status)
+        respOut.base!.copyMemory(from: canned.baseAddress!, byteCount: canned.count)
+        respOut.end = canned.count
+        respStarted = true
+        state = .closing
+        deadline = worker.now + 5_000
+    }
+
+    func stepClosing() -> Bool {
+        if clientPending {
+            return flushClient()
+        }
+        close()
+        return false
+    }
+
+    /// Closes everything this session holds and returns it to the worker.
+    func close() {
+        guard state != .free else { return }
+        if upstreamFD >= 0 { detachUpstream(keep: false) }
+        worker.buffers.give(&reqIn)
+        worker.buffers.give(&reqOut)
+        worker.buffers.give(&respIn)
+        worker.buffers.give(&respOut)
+        reqReady = 0
+        respReady = 0
+        state = .free
+        worker.closeClient(self)
+    }
+}

@@ -1,0 +1,2 @@
+// Entry point only; the command lives in SluiceCommand.swift.
+SluiceCommand.main()

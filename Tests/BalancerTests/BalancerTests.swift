@@ -1,0 +1,165 @@
+import XCTest
+@testable import Balancer
+
+/// A plain server table for tests.
+struct TestServers: ServerSet {
+    var weights: [Int]
+    var backups: [Bool]
+    var up: [Bool]
+    var active: [Int]
+
+    init(weights: [Int], backups: [Bool]? = nil) {
+        self.weights = weights
+        self.backups = backups ?? Array(repeating: false, count: weights.count)
+        up = Array(repeating: true, count: weights.count)
+        active = Array(repeating: 0, count: weights.count)
+    }
+
+    var count: Int { weights.count }
+    func weight(_ i: Int) -> Int { weights[i] }
+    func isBackup(_ i: Int) -> Bool { backups[i] }
+    func isUp(_ i: Int) -> Bool { up[i] }
+    func activeRequests(_ i: Int) -> Int { active[i] }
+}
+
+final class RoundRobinTests: XCTestCase {
+    func testWeightedDistributionIsExactAndInterleaved() {
+        let servers = TestServers(weights: [3, 1])
+        var selector = Selector(.roundRobin, serverCount: 2)
+        var picks: [Int] = []
+        for _ in 0..<400 { picks.append(selector.pick(from: servers, tried: TriedSet())!) }
+        XCTAssertEqual(picks.filter { $0 == 0 }.count, 300)
+        XCTAssertEqual(picks.filter { $0 == 1 }.count, 100)
+        // Every window of 4 consecutive picks holds exactly one pick of the light server.
+        for start in stride(from: 0, to: 400, by: 4) {
+            XCTAssertEqual(picks[start..<start + 4].filter { $0 == 1 }.count, 1)
+        }
+        XCTAssertEqual(Array(picks.prefix(4)), [0, 0, 1, 0])
+    }
+
+    func testEqualWeightsAlternate() {
+        let servers = TestServers(weights: [1, 1, 1])
+        var selector = Selector(.roundRobin, serverCount: 3)
+        let picks = (0..<6).map { _ in selector.pick(from: servers, tried: TriedSet())! }
+        XCTAssertEqual(picks, [0, 1, 2, 0, 1, 2])
+    }
+
+    func testDownServersAreSkipped() {
+        var servers = TestServers(weights: [1, 1, 1])
+        servers.up[1] = false
+        var selector = Selector(.roundRobin, serverCount: 3)
+        let picks = (0..<10).map { _ in selector.pick(from: servers, tried: TriedSet())! }
+        XCTAssertFalse(picks.contains(1))
+        XCTAssertEqual(picks.filter { $0 == 0 }.count, 5)
+    }
+
+    func testTriedServersAreSkippedAndExhaustionGivesNil() {
+        let servers = TestServers(weights: [1, 1])
+        var selector = Selector(.roundRobin, serverCount: 2)
+        var tried = TriedSet()
+        let first = selector.pick(from: servers, tried: tried)!
+        tried.insert(first)
+        let second = selector.pick(from: servers, tried: tried)!
+        XCTAssertNotEqual(first, second)
+        tried.insert(second)
+        XCTAssertNil(selector.pick(from: servers, tried: tried))
+    }
+}
+
+final class BackupTests: XCTestCase {
+    func testBackupsServeOnlyWhenNoPrimaryIsUp() {
+        var servers = TestServers(weights: [1, 1, 1], backups: [false, false, true])
+        var selector = Selector(.roundRobin, serverCount: 3)
+        for _ in 0..<20 { XCTAssertNotEqual(selector.pick(from: servers, tried: TriedSet()), 2) }
+        servers.up[0] = false
+        for _ in 0..<20 { XCTAssertEqual(selector.pick(from: servers, tried: TriedSet()), 1) }
+        servers.up[1] = false
+        for _ in 0..<5 { XCTAssertEqual(selector.pick(from: servers, tried: TriedSet()), 2) }
+        servers.up[2] = false
+        XCTAssertNil(selector.pick(from: servers, tried: TriedSet()))
+        XCTAssertFalse(Selector.anyUp(servers))
+    }
+
+    func testLeastConnectionsAlsoHonoursBackups() {
+        var servers = TestServers(weights: [1, 1], backups: [false, true])
+        servers.active = [10, 0]
+        var selector = Selector(.leastConnections, serverCount: 2)
+        XCTAssertEqual(selector.pick(from: servers, tried: TriedSet()), 0)
+    }
+}
+
+final class LeastConnectionsTests: XCTestCase {
+    func testPicksFewestActiveRequests() {
+        var servers = TestServers(weights: [1, 1, 1])
+        servers.active = [5, 2, 7]
+        var selector = Selector(.leastConnections, serverCount: 3)
+        XCTAssertEqual(selector.pick(from: servers, tried: TriedSet()), 1)
+    }
+
+    func testLoadIsRelativeToWeight() {
+        var servers = TestServers(weights: [4, 1])
+        servers.active = [3, 1]  // 0.75 vs 1.0
+        var selector = Selector(.leastConnections, serverCount: 2)
+        XCTAssertEqual(selector.pick(from: servers, tried: TriedSet()), 0)
+        servers.active = [5, 1]  // 1.25 vs 1.0
+        XCTAssertEqual(selector.pick(from: servers, tried: TriedSet()), 1)
+    }
+
+    func testTiesRotate() {
+        let servers = TestServers(weights: [1, 1, 1])
+        var selector = Selector(.leastConnections, serverCount: 3)
+        let picks = (0..<6).map { _ in selector.pick(from: servers, tried: TriedSet())! }
+        XCTAssertEqual(picks, [0, 1, 2, 0, 1, 2])
+    }
+
+    func testSimulatedSlowServerGetsFewerRequests() {
+        // Server 1 holds each request 5 ticks, server 0 one tick; one new request per tick.
+        var servers = TestServers(weights: [1, 1])
+        var selector = Selector(.leastConnections, serverCount: 2)
+        var finishing: [(tick: Int, server: Int)] = []
+        var counts = [0, 0]
+        for tick in 0..<1000 {
+            finishing.removeAll { entry in
+                if entry.tick <= tick { servers.active[entry.server] -= 1; return true }
+                return false
+            }
+            let s = selector.pick(from: servers, tried: TriedSet())!
+            counts[s] += 1
+            servers.active[s] += 1
+            finishing.append((tick + (s == 0 ? 1 : 5), s))
+        }
+        XCTAssertGreaterThan(counts[0], counts[1] * 2)
+    }
+}
+
+final class PassiveHealthTests: XCTestCase {
+    func testMaxFailsWithinWindowTakesServerDownForFailTimeout() {
+        var health = PassiveHealth(maxFails: 3, failTimeoutMs: 10_000)
+        XCTAssertFalse(health.recordFailure(now: 1_000))
+        XCTAssertFalse(health.recordFailure(now: 2_000))
+        XCTAssertTrue(health.recordFailure(now: 3_000))
+        XCTAssertFalse(health.isUp(now: 12_999))
+        XCTAssertTrue(health.isUp(now: 13_000))
+    }
+
+    func testFailuresOutsideTheWindowDoNotAccumulate() {
+        var health = PassiveHealth(maxFails: 2, failTimeoutMs: 1_000)
+        XCTAssertFalse(health.recordFailure(now: 0))
+        XCTAssertFalse(health.recordFailure(now: 5_000))
+        XCTAssertTrue(health.isUp(now: 5_001))
+    }
+
+    func testZeroMaxFailsNeverMarksDown() {
+        var health = PassiveHealth(maxFails: 0, failTimeoutMs: 1_000)
+        for t in 0..<10 { XCTAssertFalse(health.recordFailure(now: Int64(t))) }
+        XCTAssertTrue(health.isUp(now: 10))
+    }
+
+    func testSuccessResetsCount() {
+        var health = PassiveHealth(maxFails: 2, failTimeoutMs: 10_000)
+        _ = health.recordFailure(now: 0)
+        health.recordSuccess()
+        XCTAssertFalse(health.recordFailure(now: 1))
+        XCTAssertTrue(health.isUp(now: 2))
+    }
+}
