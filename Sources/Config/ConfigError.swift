@@ -37,7 +37,7 @@ struct SourceLocation: Equatable, Comparable {
 }
 
 /// An error before it is tied to a file name.
-struct Diagnostic: Equatable {
+struct Diagnostic {
     var location: SourceLocation
     var message: String
 }

@@ -39,11 +39,8 @@ public enum ConfigLoader {
                 ConfigError(file: path, line: 1, column: 1, message: "cannot read file: \(error.message)"),
             ]))
         }
-        var directory = (path as NSString).deletingLastPathComponent
-        if !directory.hasPrefix("/") {
-            let cwd = FileManager.default.currentDirectoryPath
-            directory = directory.isEmpty ? cwd : cwd + "/" + directory
-        }
+        // A relative `path` is taken against the current directory, as `open` did.
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
         return parse(text: String(decoding: bytes, as: UTF8.self), file: path, baseDirectory: directory)
     }
 

@@ -1,6 +1,6 @@
 /// One directive of the generic tree: `name arg ... ;` or `name arg ... { ... }`.
 /// The tree knows nothing about which directives exist; the builder gives them meaning.
-struct Directive: Equatable {
+struct Directive {
     var name: Token
     var args: [Token]
     /// The `{` of a block directive, nil for a directive ended by `;` (or by an error).

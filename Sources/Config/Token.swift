@@ -6,7 +6,7 @@ enum TokenKind: Equatable {
     case endOfFile
 }
 
-struct Token: Equatable {
+struct Token {
     var kind: TokenKind
     /// The value with quotes removed and escapes applied.
     var text: String

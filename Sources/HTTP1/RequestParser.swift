@@ -26,7 +26,7 @@ public enum RequestParser {
         }
         pos += 1
         let versionStart = pos
-        while pos < end && p[pos] > SP { pos += 1 }
+        while pos < end && p[pos] != CR && p[pos] != LF { pos += 1 }
         let version: HTTPVersion
         switch VersionToken.parse(p, versionStart, pos) {
         case .http10: version = .http10
