@@ -31,6 +31,9 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "demo-upstream"
     sys_version = ""
 
+    def version_string(self):
+        return self.server_version
+
     # -- body handling -----------------------------------------------------
     def _discard(self, n):
         while n > 0:

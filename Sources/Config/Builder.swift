@@ -5,7 +5,7 @@ final class ConfigBuilder {
     /// Relative paths are resolved against this directory; nil leaves them as written.
     let baseDirectory: String?
 
-    /// Backend names declared so far, including duplicates' first occurrence.
+    /// Names of the backend and frontend blocks read so far.
     var backendNames: Set<String> = []
     var frontendNames: Set<String> = []
     /// References to backends, checked once the whole file is read (a backend may be declared later).

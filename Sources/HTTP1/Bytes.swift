@@ -101,3 +101,34 @@ extension Bytes {
         return true
     }
 }
+
+// Word-at-a-time tests: eight bytes per step over the long runs of ordinary bytes in a head.
+extension Bytes {
+    static let ones: UInt64 = 0x0101_0101_0101_0101
+    static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    /// The 8 bytes at `i` (the caller checks that i + 8 <= count).
+    @inline(__always) static func word(_ p: UnsafeRawBufferPointer, _ i: Int) -> UInt64 {
+        p.baseAddress.unsafelyUnwrapped.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+    }
+
+    /// Does any byte of `x` have a value below `n` (n <= 128)?
+    @inline(__always) static func hasByteBelow(_ x: UInt64, _ n: UInt8) -> Bool {
+        (x &- ones &* UInt64(n)) & ~x & highBits != 0
+    }
+
+    /// Does any byte of `x` equal `v`?
+    @inline(__always) static func hasByte(_ x: UInt64, _ v: UInt8) -> Bool {
+        hasByteBelow(x ^ (ones &* UInt64(v)), 1)
+    }
+
+    /// Are all 8 bytes field-vchar or SP (no CTL, no DEL)?
+    @inline(__always) static func isPlainValueWord(_ x: UInt64) -> Bool {
+        !hasByteBelow(x, SP) && !hasByte(x, 0x7F)
+    }
+
+    /// Are all 8 bytes visible ASCII (0x21-0x7E)?
+    @inline(__always) static func isVisibleASCIIWord(_ x: UInt64) -> Bool {
+        x & highBits == 0 && !hasByteBelow(x, 0x21) && !hasByte(x, 0x7F)
+    }
+}

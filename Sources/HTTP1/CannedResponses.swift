@@ -3,6 +3,9 @@
 public enum CannedResponse {
     /// "HTTP/1.1 <status> <reason>" with a short text/plain body and "Connection: close", for 400,
     /// 403, 404, 408, 413, 414, 417, 431, 500, 501, 502, 503, 504 and 505; any other status gets the 500.
+    #if !DEBUG
+    @_noAllocation  // checked by the compiler in optimized builds
+    #endif
     public static func bytes(status: Int) -> UnsafeRawBufferPointer {
         let text: StaticString
         switch status {

@@ -28,6 +28,9 @@ public struct ChunkedDecoder: Sendable {
 
     /// Consumes from `bytes`; returns how many bytes belong to this body (all of them unless the
     /// body ended inside `bytes`). Throws HTTPError(400) on bad framing.
+    #if !DEBUG
+    @_noAllocation  // checked by the compiler in optimized builds
+    #endif
     public mutating func consume(_ bytes: UnsafeRawBufferPointer) throws(HTTPError) -> Int {
         let n = bytes.count
         var i = 0

@@ -65,18 +65,17 @@ enum HeadLines {
             pos += 1
             while pos < end && Bytes.isWhitespace(p[pos]) { pos += 1 }
             let valueStart = pos
-            var valueEnd = pos
             while pos < end {
-                let b = p[pos]
-                if Bytes.isFieldVchar(b) {
-                    pos += 1
-                    valueEnd = pos
-                } else if Bytes.isWhitespace(b) {
-                    pos += 1
-                } else {
-                    break
+                if pos + 8 <= end && Bytes.isPlainValueWord(Bytes.word(p, pos)) {
+                    pos += 8
+                    continue
                 }
+                let b = p[pos]
+                guard Bytes.isFieldVchar(b) || Bytes.isWhitespace(b) else { break }
+                pos += 1
             }
+            var valueEnd = pos
+            while valueEnd > valueStart && Bytes.isWhitespace(p[valueEnd - 1]) { valueEnd -= 1 }
             pos = try lineEnd(p, pos, end, status: status)
             let known = KnownHeader.classify(p, nameStart, nameEnd)
             let field = HeaderField(nameStart: Int32(truncatingIfNeeded: nameStart), nameEnd: Int32(truncatingIfNeeded: nameEnd),

@@ -4,10 +4,17 @@ public enum HeadScanner {
     /// max(0, previousCount - 3) to avoid rescanning). nil if not found.
     /// A bare LF or bare CR also ends the search (just past it): such a head can never end well,
     /// and the parser then rejects it with 400 at once instead of waiting for a timeout.
+    #if !DEBUG
+    @_noAllocation  // checked by the compiler in optimized builds
+    #endif
     public static func headEnd(in buffer: UnsafeRawBufferPointer, searchFrom: Int) -> Int? {
         let n = buffer.count
         var i = max(0, searchFrom)
         while i < n {
+            if i + 8 <= n && !Bytes.hasByteBelow(Bytes.word(buffer, i), CR + 1) {
+                i += 8
+                continue
+            }
             let b = buffer[i]
             if b > CR {
                 i += 1

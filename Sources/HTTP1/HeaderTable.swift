@@ -15,7 +15,8 @@ public struct HeaderField: Sendable {
 public final class HeaderTable {
     @usableFromInline let fields: UnsafeMutablePointer<HeaderField>
     public let capacity: Int
-    public private(set) var count: Int = 0
+    // Only one worker thread uses a table: skip the dynamic exclusivity check on every append.
+    @exclusivity(unchecked) public private(set) var count: Int = 0
 
     public init(capacity: Int = 128) {
         precondition(capacity > 0, "header table capacity must be positive")

@@ -2,6 +2,9 @@
 public enum RequestParser {
     /// Parses a complete request head (buffer holds at least headLength bytes; it starts at the
     /// request line). Fills `headers` (reset first).
+    #if !DEBUG
+    @_noAllocation  // checked by the compiler in optimized builds
+    #endif
     public static func parse(_ buffer: UnsafeRawBufferPointer, headLength: Int, headers: HeaderTable) throws(HTTPError) -> RequestHead {
         precondition(headLength <= buffer.count && headLength <= Int(Int32.max), "head length beyond buffer")
         let p = buffer
@@ -15,6 +18,7 @@ public enum RequestParser {
         guard methodEnd > 0, pos < end, p[pos] == SP else { throw bad("invalid method") }
         pos += 1
         let targetStart = pos
+        while pos + 8 <= end && Bytes.isVisibleASCIIWord(Bytes.word(p, pos)) { pos += 8 }
         while pos < end && p[pos] &- 0x21 < 0x5E { pos += 1 }
         let targetEnd = pos
         guard targetEnd > targetStart else { throw bad("invalid request target") }

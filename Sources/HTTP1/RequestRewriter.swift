@@ -21,9 +21,12 @@ public struct ForwardContext {
 
 public enum RequestRewriter {
     /// Writes the head to send upstream: the request line (as HTTP/1.0 when upstreamHTTP10), every
-    /// field line but hop-by-hop ones (Upgrade stays for a websocket upgrade) and X-Forwarded-*,
-    /// then X-Forwarded-For/-Proto/-Host/-Port per the trust rule, then a Connection line when
-    /// needed. Returns bytes written, or nil when `out` is too small.
+    /// field line but hop-by-hop ones (Upgrade stays for a websocket upgrade) and X-Forwarded-*
+    /// (merged Content-Lengths become one line), then X-Forwarded-For/-Proto/-Host/-Port per the
+    /// trust rule, then a Connection line when needed. Returns bytes written, or nil when `out` is too small.
+    #if !DEBUG
+    @_noAllocation  // checked by the compiler in optimized builds
+    #endif
     public static func write(_ head: RequestHead, headers: HeaderTable, source: UnsafeRawBufferPointer,
                              context: ForwardContext, into out: UnsafeMutableRawBufferPointer) -> Int? {
         var w = HeadWriter(out)
@@ -33,7 +36,7 @@ public enum RequestRewriter {
         } else {
             w.write(source, 0, HeadWriter.startLineEnd(headers, headLength: head.headLength))
         }
-        w.writeFields(source, headers, headLength: head.headLength, keepUpgrade: head.upgradeWebSocket, dropForwarded: true)
+        w.writeFields(source, headers, headLength: head.headLength, framing: head.framing, keepUpgrade: head.upgradeWebSocket, dropForwarded: true)
 
         // A trusted peer's first non-empty X-Forwarded-Proto/-Host/-Port win over ours.
         var proto = -1

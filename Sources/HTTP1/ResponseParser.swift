@@ -1,5 +1,8 @@
 /// Strict RFC 9112 parsing of an upstream's response head; every fault is a 502.
 public enum ResponseParser {
+    #if !DEBUG
+    @_noAllocation  // checked by the compiler in optimized builds
+    #endif
     public static func parse(_ buffer: UnsafeRawBufferPointer, headLength: Int, requestMethod: Method,
                              headers: HeaderTable) throws(HTTPError) -> ResponseHead {
         precondition(headLength <= buffer.count && headLength <= Int(Int32.max), "head length beyond buffer")

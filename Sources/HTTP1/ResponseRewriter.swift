@@ -5,14 +5,17 @@ public enum ConnectionDirective: Sendable {
 
 public enum ResponseRewriter {
     /// Writes the response head for the client: status line unchanged, every field except hop-by-hop
-    /// ones, then "Connection: close" (.close), "Connection: keep-alive" (.keepAlive, for HTTP/1.0
+    /// ones (merged Content-Lengths become one line), then "Connection: close" (.close), "Connection: keep-alive" (.keepAlive, for HTTP/1.0
     /// clients), or for .upgrade (a 101 to a websocket request) the upstream's Upgrade field in its
     /// place plus "Connection: upgrade". nil when `out` is too small.
+    #if !DEBUG
+    @_noAllocation  // checked by the compiler in optimized builds
+    #endif
     public static func write(_ head: ResponseHead, headers: HeaderTable, source: UnsafeRawBufferPointer,
                              connection: ConnectionDirective, into out: UnsafeMutableRawBufferPointer) -> Int? {
         var w = HeadWriter(out)
         w.write(source, 0, HeadWriter.startLineEnd(headers, headLength: head.headLength))
-        w.writeFields(source, headers, headLength: head.headLength, keepUpgrade: connection == .upgrade, dropForwarded: false)
+        w.writeFields(source, headers, headLength: head.headLength, framing: head.framing, keepUpgrade: connection == .upgrade, dropForwarded: false)
         switch connection {
         case .none: break
         case .close: w.write("Connection: close\r\n")

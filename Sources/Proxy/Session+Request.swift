@@ -7,7 +7,8 @@ extension Session {
     func stepHead() -> Bool {
         let fe = worker.frontends[frontend]
         if !reqIn.isEmpty {
-            skipLeadingEmptyLines()
+            // RFC 9112 §2.2: empty lines before a request line are ignored.
+            reqIn.start += HeadScanner.leadingEmptyLines(in: reqIn.bytes)
             if let end = HeadScanner.headEnd(in: reqIn.bytes, searchFrom: scanFrom) {
                 if end > fe.config.maxHeaderSize {
                     respond(status: Int(HeadScanner.oversizeError(reqIn.bytes).status))
@@ -52,15 +53,6 @@ extension Session {
         case .failed:
             close()
             return false
-        }
-    }
-
-    /// RFC 9112 §2.2: a server should ignore empty lines received before a request line.
-    private func skipLeadingEmptyLines() {
-        guard let base = reqIn.base else { return }
-        while reqIn.count >= 2 && base.load(fromByteOffset: reqIn.start, as: UInt8.self) == 13
-            && base.load(fromByteOffset: reqIn.start + 1, as: UInt8.self) == 10 {
-            reqIn.start += 2
         }
     }
 

@@ -16,7 +16,8 @@ extension Session {
             attempts += 1
             server = s
             let srv = b.servers[s]
-            if !isTCP, let fd = srv.idle.popLast() {
+            // After a stale pooled connection, the one retry goes to a new connection.
+            if !isTCP, !retriedStale, let fd = srv.idle.popLast() {
                 attachUpstream(fd, reused: true)
                 upstreamWritable = true  // idle sockets stay writable; no new edge will say so
                 enterExchange()

@@ -174,10 +174,11 @@ final class Session {
 
     // MARK: Endings
 
-    /// Answers the client with a canned error and closes once it is written. Whatever was
+    /// Answers the client with a canned error and closes once it is written (a `mode tcp` client
+    /// or one that already has a response head is just closed). Whatever was
     /// buffered for the upstream is dropped; an upstream connection in use is closed.
     func respond(status: Int) {
-        if respStarted {
+        if respStarted || isTCP {
             close()
             return
         }

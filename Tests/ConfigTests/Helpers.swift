@@ -2,7 +2,7 @@ import XCTest
 @testable import Config
 
 /// The error lines for `text` parsed as "proxy.conf", or [] when it is valid.
-func errorLines(_ text: String, file: StaticString = #filePath, line: UInt = #line) -> [String] {
+func errorLines(_ text: String) -> [String] {
     switch ConfigLoader.parse(text: text, file: "proxy.conf") {
     case .success: return []
     case .failure(let errors): return errors.errors.map(\.description)

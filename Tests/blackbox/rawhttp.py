@@ -42,6 +42,7 @@ class RawClient:
                  timeout: float = 5.0):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.bind((source, 0))
         self.sock.connect((host, port))
         self.buf = bytearray()

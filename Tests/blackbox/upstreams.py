@@ -103,6 +103,8 @@ class Reply:
     raw: Optional[bytes] = None
     drop: bool = False             # close the connection at once without answering
     websocket: bool = False        # answer 101 and run a WebSocket echo loop
+    stall_after: int = 0           # send this many body bytes, then pause `stall` seconds
+    stall: float = 0.0
 
     def __post_init__(self):
         if isinstance(self.body, str):
@@ -267,6 +269,7 @@ class RecordingUpstream:
                 sock, _ = self.listener.accept()
             except OSError:
                 return
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self.lock:
                 cid = self._next_conn
                 self._next_conn += 1
@@ -359,16 +362,28 @@ class RecordingUpstream:
                 head.append(f"Content-Length: {len(reply.body)}")
         if close and reply.announce_close and "connection" not in names:
             head.append("Connection: close")
-        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+        head_bytes = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+        chunked = reply.chunked and req.version == "HTTP/1.1"
+        if not bodyless and not chunked and not reply.stall_after and len(reply.body) <= 65536:
+            sock.sendall(head_bytes + reply.body)      # one write: no Nagle/delayed-ACK stall
+            bodyless = True
+        else:
+            sock.sendall(head_bytes)
         if not bodyless:
-            if reply.chunked and req.version == "HTTP/1.1":
-                body = reply.body
-                for i in range(0, len(body), reply.chunk_size):
-                    piece = body[i:i + reply.chunk_size]
-                    sock.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")
+            body = memoryview(reply.body)
+            step = reply.chunk_size if chunked else 1 << 20
+            sent = 0
+            while sent < len(body):
+                n = step
+                if reply.stall_after and sent < reply.stall_after:
+                    n = min(n, reply.stall_after - sent)
+                piece = body[sent:sent + n]
+                sock.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n" if chunked else piece)
+                sent += len(piece)
+                if reply.stall_after and sent == reply.stall_after:
+                    self._stop.wait(reply.stall)
+            if chunked:
                 sock.sendall(b"0\r\n\r\n")
-            else:
-                sock.sendall(reply.body)
         if close:
             sock.shutdown(socket.SHUT_WR)
             return False
@@ -454,7 +469,8 @@ class WerkzeugUpstream:
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.port = self.server.server_port
         self.addr = f"127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
