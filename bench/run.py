@@ -51,7 +51,7 @@ HOST = "127.0.0.1"
 PROFILES = {
     # seconds of wrk warm-up; keep-alive rounds x seconds; conn-per-request rounds x seconds;
     # 100 MiB downloads per target; idle connections per proxy
-    "full":  dict(warmup=1, rounds=3, keepalive=3, close_rounds=2, close=3, downloads=3, idle=5000),
+    "full":  dict(warmup=1, rounds=4, keepalive=4, close_rounds=2, close=3, downloads=3, idle=5000),
     "quick": dict(warmup=1, rounds=1, keepalive=3, close_rounds=1, close=2, downloads=1, idle=2000),
 }
 
@@ -62,8 +62,11 @@ class BenchError(Exception):
     """A workload or a proxy start failed; the message goes into the proxy's row."""
 
 
+T0 = time.monotonic()
+
+
 def log(msg):
-    sys.stderr.write("bench: %s\n" % msg)
+    sys.stderr.write("bench %5.1fs: %s\n" % (time.monotonic() - T0, msg))
     sys.stderr.flush()
 
 
@@ -217,8 +220,7 @@ class Server:
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
-                raise BenchError("%s exited with status %s at start: %s"
-                                 % (self.name, self.proc.returncode, self.log_tail()))
+                raise BenchError("%s exited at start (%s): %s" % (self.name, self.exit_text(), self.log_tail()))
             try:
                 socket.create_connection((HOST, self.port), timeout=0.5).close()
                 break
@@ -247,14 +249,23 @@ class Server:
         except OSError:
             return "(no log)"
 
+    def exit_text(self):
+        rc = self.proc.returncode if self.proc is not None else None
+        if rc is None:
+            return "running"
+        return "killed by signal %d" % -rc if rc < 0 else "exit status %d" % rc
+
+    def died(self):
+        return BenchError("%s died (%s): %s" % (self.name, self.exit_text(), self.log_tail()))
+
     def cpu(self):
         if not self.alive():
-            raise BenchError("%s died: %s" % (self.name, self.log_tail()))
+            raise self.died()
         return tree_cpu_seconds(self.pid)
 
     def rss(self):
         if not self.alive():
-            raise BenchError("%s died: %s" % (self.name, self.log_tail()))
+            raise self.died()
         return tree_rss_bytes(self.pid)
 
     def stop(self):
@@ -670,7 +681,8 @@ class Target:
         """Before a workload: restart a proxy that died during the previous one."""
         if self.direct or self.server.alive():
             return True
-        self.error(key, "%s had died (%s); restarted" % (self.name, self.server.log_tail(2)))
+        self.error(key, "%s had died (%s: %s); restarted" % (self.name, self.server.exit_text(),
+                                                                self.server.log_tail(2)))
         self.row["restarts"] += 1
         self.server.stop()
         try:
@@ -825,7 +837,8 @@ def run_all(targets, prof, budget):
     for t in targets:
         if t.server is not None and t.server.proc is not None:
             if t.ok and not t.server.alive():
-                t.error("exit", "%s exited during the run: %s" % (t.name, t.server.log_tail()))
+                t.error("exit", "%s exited during the run (%s): %s"
+                        % (t.name, t.server.exit_text(), t.server.log_tail()))
             t.server.stop()
 
 

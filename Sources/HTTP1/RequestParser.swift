@@ -49,8 +49,12 @@ public enum RequestParser {
         let framing: BodyFraming
         if s.hasTransferEncoding {
             if version == .http10 { throw bad("transfer-encoding in http/1.0") }
-            if !s.lastCodingIsChunked { throw bad("transfer-encoding not ending in chunked") }
-            if s.codingCount > 1 { throw HTTPError(status: 501, reason: "unsupported transfer coding") }
+            if s.codingCount == 0 { throw bad("empty transfer-encoding") }
+            // Chunked twice was rejected above, so anything but a lone "chunked" names a coding
+            // the proxy does not implement (SPEC: 501), whether or not chunked comes last.
+            if s.codingCount > 1 || !s.lastCodingIsChunked {
+                throw HTTPError(status: 501, reason: "unsupported transfer coding")
+            }
             framing = .chunked
         } else if s.contentLength >= 0 {
             framing = .contentLength(s.contentLength)

@@ -11,7 +11,7 @@ extension Session {
             reqIn.start += HeadScanner.leadingEmptyLines(in: reqIn.bytes)
             if let end = HeadScanner.headEnd(in: reqIn.bytes, searchFrom: scanFrom) {
                 if end > fe.config.maxHeaderSize {
-                    respond(status: Int(HeadScanner.oversizeError(reqIn.bytes).status))
+                    respond(status: oversizeStatus(fe.config.maxHeaderSize))
                 } else {
                     beginRequest(headLength: end)
                 }
@@ -19,7 +19,7 @@ extension Session {
             }
             scanFrom = max(0, reqIn.count - 3)
             if reqIn.count >= fe.config.maxHeaderSize {
-                respond(status: Int(HeadScanner.oversizeError(reqIn.bytes).status))
+                respond(status: oversizeStatus(fe.config.maxHeaderSize))
                 return true
             }
         }
@@ -54,6 +54,11 @@ extension Session {
             close()
             return false
         }
+    }
+
+    /// 414 when the request line does not fit in the first `limit` bytes, else 431.
+    private func oversizeStatus(_ limit: Int) -> Int {
+        HeadScanner.oversizeError(UnsafeRawBufferPointer(rebasing: reqIn.bytes.prefix(limit))).status
     }
 
     /// Parses, validates, routes and rewrites a complete head, then starts the upstream side.

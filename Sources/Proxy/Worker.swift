@@ -162,6 +162,7 @@ public final class Worker {
         register(fd, role: .client, owner: s.id)
         clients += 1
         if fe.isTCP {
+            s.state = .connecting
             s.backend = fe.router.defaultBackend
             s.tried = .init()
             s.attempts = 0

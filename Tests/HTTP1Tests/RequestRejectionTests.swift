@@ -30,10 +30,14 @@ final class RequestRejectionTests: XCTestCase {
         assertRequestRejected("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400)
     }
 
-    func testTransferEncodingNotEndingInChunked() {
-        assertRequestRejected("POST / HTTP/1.1\r\n\(host)Transfer-Encoding: gzip\r\n\r\n", 400)
-        assertRequestRejected("POST / HTTP/1.1\r\n\(host)Transfer-Encoding: chunked, gzip\r\n\r\n", 400)
-        assertRequestRejected("POST / HTTP/1.1\r\n\(host)Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", 400)
+    /// SPEC: codings other than chunked are unknown to the proxy (501), wherever chunked is.
+    func testUnknownCodingsAre501WhereverChunkedIs() {
+        assertRequestRejected("POST / HTTP/1.1\r\n\(host)Transfer-Encoding: gzip\r\n\r\n", 501)
+        assertRequestRejected("POST / HTTP/1.1\r\n\(host)Transfer-Encoding: chunked, gzip\r\n\r\n", 501)
+        assertRequestRejected("POST / HTTP/1.1\r\n\(host)Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", 501)
+    }
+
+    func testEmptyTransferEncoding() {
         assertRequestRejected("POST / HTTP/1.1\r\n\(host)Transfer-Encoding: \r\n\r\n", 400)
     }
 

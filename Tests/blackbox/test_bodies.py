@@ -1,7 +1,6 @@
 """Large bodies both ways (Content-Length and chunked) arrive intact and are streamed."""
 import hashlib
 import os
-import socket
 import time
 
 import pytest

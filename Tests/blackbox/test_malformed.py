@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from rawhttp import get, proxy_error
+from rawhttp import RawClient, get, proxy_error
 
 
 def req(head: str, body: bytes = b"", start: str = "POST / HTTP/1.1") -> bytes:
@@ -120,7 +120,6 @@ VALID = [
 @pytest.mark.parametrize("name,raw,method,target,body", VALID, ids=[v[0] for v in VALID])
 def test_strict_but_valid_requests_pass(proxy, name, raw, method, target, body):
     """Controls for the table above: the edge cases RFC 9112 allows are forwarded."""
-    from rawhttp import RawClient
     s = proxy()
     with RawClient(s.port) as c:
         c.send(raw)
