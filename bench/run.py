@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """sluice benchmark: sluice vs HAProxy vs nginx, same workloads, same upstream, one run.
 
-    python3 bench/run.py                      # full run (~2 min), all proxies
-    python3 bench/run.py --quick              # shorter run (~40 s)
+    python3 bench/run.py                      # full run (about 110 s here), all proxies
+    python3 bench/run.py --quick              # shorter run (about 35 s)
     python3 bench/run.py --proxies haproxy,nginx --no-direct
 
 Every proxy runs one worker / thread in front of the same nginx upstream (one worker process,
@@ -13,7 +13,14 @@ adds X-Forwarded-For. Workloads, per proxy:
   conn-per-req    wrk -t1 -c50 -H "Connection: close": req/s, proxy CPU us/request
   100 MiB body    GET /big through the proxy, several times: GB/s (1e9 bytes per second)
   idle conns      N client connections that each made one keep-alive request and then idle:
-                  growth of the proxy's RSS (all its processes) per connection
+                  growth of the proxy's RSS (all its processes) per connection, measured on a
+                  freshly started proxy (JSON also has "idle_fresh": connections that sent nothing)
+
+All proxies run at once on their own ports; the wrk workloads run in rounds that rotate through
+the targets, so slow drifts of a shared machine hit every proxy alike. On a 2-core VM the
+req/s figures swing by +-30% between rounds (wrk, proxy and upstream share the cores and the
+request rate is bound by wake-up latency more than by CPU); CPU us/request is the steadier
+figure (+-10%): compare that first, and quote ratios.
 
 CPU is utime+stime(+cutime+cstime) of the proxy's whole process tree (found through /proc/*/stat
 ppid), sampled before and after each workload, divided by the requests wrk completed.
@@ -897,7 +904,7 @@ def main():
     ap.add_argument("--proxies", default=",".join(ALL_PROXIES),
                     help="comma-separated subset of %s (default: all)" % ",".join(ALL_PROXIES))
     ap.add_argument("--no-direct", action="store_true", help="skip the direct-to-upstream reference row")
-    ap.add_argument("--quick", action="store_true", help="shorter workloads (about 40 s in all)")
+    ap.add_argument("--quick", action="store_true", help="shorter workloads (about 35 s in all)")
     ap.add_argument("--sluice-bin", default=os.environ.get("SLUICE_BIN", str(REPO / ".build/release/sluice")))
     ap.add_argument("--json", default=str(REPO / "bench/results/last.json"), help="where to write raw results")
     ap.add_argument("--budget", type=float, default=180.0, help="seconds; workloads that would overrun are skipped")
