@@ -5,6 +5,7 @@ let package = Package(
     name: "sluice",
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
     ],
     targets: [
         // Linux syscalls and headers that Glibc does not export to Swift.
@@ -15,10 +16,12 @@ let package = Package(
         .target(name: "Config"),
         // Server selection algorithms (no I/O).
         .target(name: "Balancer"),
+        // Counters in shared memory (made before fork) and their JSON / Prometheus / HTML views.
+        .target(name: "Stats", dependencies: [.product(name: "Atomics", package: "swift-atomics")]),
         // epoll loop, deadlines, thin syscall layer, socket helpers.
         .target(name: "EventLoop", dependencies: ["CLinux"]),
         // Connection state machines tying the above together; the worker.
-        .target(name: "Proxy", dependencies: ["CLinux", "EventLoop", "HTTP1", "Config", "Balancer"]),
+        .target(name: "Proxy", dependencies: ["CLinux", "EventLoop", "HTTP1", "Config", "Balancer", "Stats"]),
         .executableTarget(name: "sluice", dependencies: [
             "Proxy", "Config",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -26,5 +29,6 @@ let package = Package(
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"]),
+        .testTarget(name: "StatsTests", dependencies: ["Stats"]),
     ]
 )

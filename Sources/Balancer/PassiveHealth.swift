@@ -1,11 +1,22 @@
 /// nginx-style passive health for one server: `maxFails` failed attempts within `failTimeoutMs`
 /// take the server out for `failTimeoutMs`. maxFails 0 never takes it out.
+///
+/// The rule is pure; the state it updates lives wherever the caller keeps it (shared memory, so
+/// that every worker sees a server go down).
 public struct PassiveHealth: Sendable {
+    public struct State: Equatable, Sendable {
+        public var failures = 0
+        public var windowStart: Int64 = 0
+        public var downUntil: Int64 = 0
+        public init(failures: Int = 0, windowStart: Int64 = 0, downUntil: Int64 = 0) {
+            self.failures = failures
+            self.windowStart = windowStart
+            self.downUntil = downUntil
+        }
+    }
+
     public let maxFails: Int
     public let failTimeoutMs: Int64
-    private var failures = 0
-    private var windowStart: Int64 = 0
-    public private(set) var downUntil: Int64 = 0
 
     public init(maxFails: Int, failTimeoutMs: Int) {
         self.maxFails = maxFails
@@ -13,26 +24,26 @@ public struct PassiveHealth: Sendable {
     }
 
     @inline(__always)
-    public func isUp(now: Int64) -> Bool { now >= downUntil }
+    public static func isUp(_ state: State, now: Int64) -> Bool { now >= state.downUntil }
 
     /// Records a failed attempt; returns true when this failure took the server down.
-    public mutating func recordFailure(now: Int64) -> Bool {
+    public func recordFailure(_ state: inout State, now: Int64) -> Bool {
         guard maxFails > 0 else { return false }
-        if now - windowStart > failTimeoutMs {
-            windowStart = now
-            failures = 0
+        if now - state.windowStart > failTimeoutMs {
+            state.windowStart = now
+            state.failures = 0
         }
-        failures += 1
-        if failures >= maxFails && isUp(now: now) {
-            downUntil = now + failTimeoutMs
-            failures = 0
+        state.failures += 1
+        if state.failures >= maxFails && PassiveHealth.isUp(state, now: now) {
+            state.downUntil = now + failTimeoutMs
+            state.failures = 0
             return true
         }
         return false
     }
 
     /// A successful exchange clears the failure count.
-    public mutating func recordSuccess() {
-        failures = 0
+    public static func recordSuccess(_ state: inout State) {
+        state.failures = 0
     }
 }

@@ -1,23 +1,50 @@
 import Balancer
 import Config
 import EventLoop
+import Stats
 
-/// One upstream server as the worker sees it: resolved address, health, load and idle pool.
+/// One upstream server as a worker sees it: resolved address, its shared counters and health
+/// state (in shared memory, so every worker sees the same load and up/down state), and this
+/// worker's own pool of idle keep-alive connections.
 final class UpstreamServer {
     let config: ServerConfig
     let address: SocketAddress
     let name: String
-    var health: PassiveHealth
-    /// Requests in flight from this worker.
-    var activeRequests = 0
-    /// Idle keep-alive connections (LIFO: the most recently used is the warmest).
+    let nameBytes: [UInt8]
+    let rule: PassiveHealth
+    let counters: ServerCounters
+    /// Idle keep-alive connections of this worker (LIFO: the most recently used is the warmest).
     var idle: [Int32] = []
 
-    init(config: ServerConfig, address: SocketAddress) {
+    init(config: ServerConfig, address: SocketAddress, counters: ServerCounters) {
         self.config = config
         self.address = address
+        self.counters = counters
         name = config.address
-        health = PassiveHealth(maxFails: config.maxFails, failTimeoutMs: config.failTimeoutMs)
+        nameBytes = Array(config.address.utf8)
+        rule = PassiveHealth(maxFails: config.maxFails, failTimeoutMs: config.failTimeoutMs)
+    }
+
+    @inline(__always)
+    func isUp(now: Int64) -> Bool {
+        !counters.checkDown && now >= counters.downUntil
+    }
+
+    /// Counts a failed attempt; returns true when it took the server down.
+    func recordFailure(now: Int64) -> Bool {
+        counters.failure()
+        var state = PassiveHealth.State(failures: counters.failCount, windowStart: counters.failWindowStart,
+                                        downUntil: counters.downUntil)
+        let tookDown = rule.recordFailure(&state, now: now)
+        counters.failCount = state.failures
+        counters.failWindowStart = state.windowStart
+        counters.downUntil = state.downUntil
+        return tookDown
+    }
+
+    @inline(__always)
+    func recordSuccess() {
+        if counters.failCount != 0 { counters.failCount = 0 }
     }
 }
 
@@ -26,13 +53,13 @@ final class UpstreamServer {
 final class Backend {
     let config: BackendConfig
     let servers: [UpstreamServer]
+    let counters: BackendCounters
     var selector: Selector
-    let index: Int
 
-    init(config: BackendConfig, index: Int, servers: [UpstreamServer]) {
+    init(config: BackendConfig, servers: [UpstreamServer], counters: BackendCounters) {
         self.config = config
-        self.index = index
         self.servers = servers
+        self.counters = counters
         selector = Selector(config.balance == .leastConn ? .leastConnections : .roundRobin, serverCount: servers.count)
     }
 
@@ -42,8 +69,8 @@ final class Backend {
         var count: Int { backend.servers.count }
         func weight(_ i: Int) -> Int { backend.servers[i].config.weight }
         func isBackup(_ i: Int) -> Bool { backend.servers[i].config.backup }
-        func isUp(_ i: Int) -> Bool { backend.servers[i].health.isUp(now: now) }
-        func activeRequests(_ i: Int) -> Int { backend.servers[i].activeRequests }
+        func isUp(_ i: Int) -> Bool { backend.servers[i].isUp(now: now) }
+        func activeRequests(_ i: Int) -> Int { backend.servers[i].counters.activeRequests }
     }
 
     @inline(__always)

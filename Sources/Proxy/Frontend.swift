@@ -1,14 +1,19 @@
 import Config
 import EventLoop
+import Stats
 
 /// A frontend as the worker uses it: limits, trust list and router, resolved once per config.
 final class Frontend {
     let config: FrontendConfig
     let router: Router
     let isTCP: Bool
+    let counters: FrontendCounters
+    let nameBytes: [UInt8]
 
-    init(config: FrontendConfig, backendIndex: [String: Int]) {
+    init(config: FrontendConfig, backendIndex: [String: Int], counters: FrontendCounters) {
         self.config = config
+        self.counters = counters
+        nameBytes = Array(config.name.utf8)
         router = Router(routes: config.routes, defaultBackend: config.defaultBackend, backendIndex: backendIndex)
         isTCP = config.mode == .tcp
     }

@@ -26,6 +26,14 @@ public final class Logger {
         }
     }
 
+    /// Applies a reloaded configuration's `error_log`.
+    public func reconfigure(target newTarget: LogTarget, level newLevel: LogLevel) {
+        level = newLevel
+        guard newTarget != target else { return }
+        target = newTarget
+        do { try open() } catch { log(.error, error.description) }
+    }
+
     /// Reopens a file target (SIGUSR1, for logrotate).
     public func reopen() {
         if case .file = target { try? open() }

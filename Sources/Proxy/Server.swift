@@ -5,8 +5,9 @@ import Glibc
 
 /// Runs sluice in the foreground with one configuration.
 public enum Server {
-    /// Serves until stopped. Start-up errors are printed as one line and give exit status 1.
-    public static func run(config: ProxyConfig) -> Int32 {
+    /// Serves until stopped: the master process, which forks the workers. Start-up errors are
+    /// printed as one line and give exit status 1.
+    public static func run(configPath: String, config: ProxyConfig) -> Int32 {
         let logger = Logger(target: config.errorLog, level: config.logLevel)
         do {
             try logger.open()
@@ -17,16 +18,10 @@ public enum Server {
         signal(SIGPIPE, SIG_IGN)
         raiseDescriptorLimit()
         do {
-            let runtime = try Runtime(config: config)
-            try runtime.openListeners()
+            let master = try Master(configPath: configPath, config: config, logger: logger)
             if let path = config.pidFile { try writePidFile(path) }
             defer { if let path = config.pidFile { unlink(path) } }
-            let worker = try Worker(runtime: runtime, logger: logger)
-            try worker.watchSignals(try blockedSignalFD())
-            logger.info("sluice \(Version.string) serving \(runtime.listeners.map { $0.address.description }.joined(separator: ", ")) (pid \(getpid()))")
-            let status = worker.run()
-            logger.info("stopped")
-            return status
+            return master.run()
         } catch {
             logger.error(error.description)
             if case .file = config.errorLog { printError(error.description) }
@@ -55,17 +50,6 @@ public enum Server {
         if fd < 0 { throw ProxyError("cannot write pid_file \(path): \(String(cString: strerror(errno)))") }
         _ = text.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
         close(fd)
-    }
-
-    /// Blocks the control signals and returns a signalfd that reports them to the loop.
-    static func blockedSignalFD() throws(ProxyError) -> Int32 {
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        for s in [SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1] { sigaddset(&mask, s) }
-        sigprocmask(SIG_BLOCK, &mask, nil)
-        let fd = signalfd(-1, &mask, Int32(SFD_NONBLOCK | SFD_CLOEXEC))
-        if fd < 0 { throw ProxyError("signalfd: \(String(cString: strerror(errno)))") }
-        return fd
     }
 }
 

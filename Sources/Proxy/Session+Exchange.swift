@@ -77,6 +77,7 @@ extension Session {
             if head.isInterim { continue }
             respHeadDone = true
             respStarted = true
+            respStatus = head.status
             upstreamKeepAlive = head.keepAlive
             respBody = BodyProgress(head.framing)
             // No retry once the response has begun: the rewritten request head is not needed.
@@ -162,8 +163,8 @@ extension Session {
 
     /// The response has been fully written to the client.
     private func finishExchange() {
-        let srv = worker.backends[backend].servers[server]
-        srv.health.recordSuccess()
+        worker.backends[backend].servers[server].recordSuccess()
+        account(status: respStatus)
         let reusable = upstreamKeepAlive && reqBody.done && !upstreamEOF && respIn.isEmpty
         detachUpstream(keep: reusable)
         worker.buffers.give(&respIn)

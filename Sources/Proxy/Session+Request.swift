@@ -37,6 +37,7 @@ extension Session {
         switch Syscall.read(clientFD, reqIn.base! + reqIn.end, worker.buffers.size - reqIn.end) {
         case .bytes(let n):
             reqIn.end += n
+            clientBytesIn += n
             if wasEmpty && !requestStarted {
                 // The first byte of a request starts its `timeout header`.
                 requestStarted = true
@@ -71,6 +72,11 @@ extension Session {
             worker.logger.debug("rejected request from \(String(cString: peerText)): \(error.status) \(error.reason)")
             respond(status: error.status)
             return
+        }
+        requestOpen = true
+        requestStartMicros = Clock.nowMicros()
+        if worker.accessLogs[frontend] != nil {
+            logFields.capture(head, headers: worker.headers, source: reqIn.bytes)
         }
         method = head.method
         clientHTTP10 = head.version == .http10
@@ -139,6 +145,7 @@ extension Session {
         switch Syscall.read(clientFD, reqIn.base! + reqIn.end, worker.buffers.size - reqIn.end) {
         case .bytes(let n):
             reqIn.end += n
+            clientBytesIn += n
             deadline = worker.now + Int64(worker.backends[backend].config.readTimeoutMs)
             _ = absorbRequestBody()
             return true

@@ -17,7 +17,7 @@ extension Session {
         if state != .tunnel { return true }
         if reqReady == 0 && !clientEOF && clientReadable {
             switch readTunnel(clientFD, into: &reqIn) {
-            case .bytes(let n): reqReady = n; progressed = true
+            case .bytes(let n): reqReady = n; clientBytesIn += n; progressed = true
             case .wouldBlock: clientReadable = false
             case .endOfFile: clientEOF = true; progressed = true
             case .failed: close(); return false

@@ -87,13 +87,14 @@ extension Session {
         } else {
             worker.register(fd, role: .upstream, owner: id)
         }
-        worker.backends[backend].servers[server].activeRequests += 1
+        worker.backends[backend].servers[server].counters.requestStarted()
+        upstreamStartMicros = Clock.nowMicros()
     }
 
     /// Gives the upstream connection back to the server's idle pool, or closes it.
     func detachUpstream(keep: Bool) {
         let srv = worker.backends[backend].servers[server]
-        srv.activeRequests -= 1
+        srv.counters.requestFinished()
         let fd = upstreamFD
         upstreamFD = -1
         if keep && srv.idle.count < worker.backends[backend].config.keepalive {
@@ -106,7 +107,7 @@ extension Session {
 
     func recordUpstreamFailure() {
         let srv = worker.backends[backend].servers[server]
-        if srv.health.recordFailure(now: worker.now) {
+        if srv.recordFailure(now: worker.now) {
             worker.logger.warn("server \(srv.name) of backend \(worker.backends[backend].config.name) marked down for \(srv.config.failTimeoutMs) ms after \(srv.config.maxFails) failure(s)")
         }
     }

@@ -61,7 +61,16 @@ final class Session {
     var scanFrom = 0
     var closeAfterResponse = false
 
+    /// A request was taken in (or answered by the proxy) and is not yet counted.
+    var requestOpen = false
+    var requestStartMicros: Int64 = 0
+    var upstreamStartMicros: Int64 = 0
+    var clientBytesIn = 0
+    var clientBytesOut = 0
+    var logFields = RequestLogFields()
+
     // Its response.
+    var respStatus = 0
     var respHeadDone = false
     var respScanFrom = 0
     var respBody = BodyProgress()
@@ -157,6 +166,7 @@ final class Session {
         case .bytes(var n):
             let fromHead = min(n, respOut.count)
             respOut.start += fromHead
+            clientBytesOut += n
             n -= fromHead
             respIn.start += n
             respReady -= n
@@ -193,6 +203,8 @@ final class Session {
         respOut.base!.copyMemory(from: canned.baseAddress!, byteCount: canned.count)
         respOut.end = canned.count
         respStarted = true
+        respStatus = status
+        requestOpen = true
         state = .closing
         deadline = worker.now + 5_000
     }
@@ -208,6 +220,8 @@ final class Session {
     /// Closes everything this session holds and returns it to the worker.
     func close() {
         guard state != .free else { return }
+        // 499 as nginx: the client went away before a response head was sent.
+        if requestOpen { account(status: respStarted ? respStatus : 499) } else { flushByteCounters() }
         if upstreamFD >= 0 { detachUpstream(keep: false) }
         worker.buffers.give(&reqIn)
         worker.buffers.give(&reqOut)
@@ -217,5 +231,51 @@ final class Session {
         respReady = 0
         state = .free
         worker.closeClient(self)
+    }
+
+    // MARK: Accounting
+
+    /// Counts a finished request in the shared stats and writes its access-log line.
+    func account(status: Int) {
+        requestOpen = false
+        let fe = worker.frontends[frontend]
+        fe.counters.requestStarted()
+        fe.counters.response(status: status)
+        worker.counters.requestServed()
+        let now = Clock.nowMicros()
+        var upstreamMicros: Int64 = -1
+        if upstreamStartMicros > 0 {
+            upstreamMicros = now - upstreamStartMicros
+            if respHeadDone {
+                let seconds = Double(upstreamMicros) / 1_000_000
+                worker.backends[backend].servers[server].counters.response(status: status, seconds: seconds)
+                worker.backends[backend].counters.response(seconds: seconds)
+            }
+        }
+        if let log = worker.accessLogs[frontend] {
+            let upstreamName = upstreamMicros >= 0 ? worker.backends[backend].servers[server].nameBytes : []
+            fe.nameBytes.withUnsafeBytes { feName in
+                upstreamName.withUnsafeBytes { upName in
+                    log.append(AccessEntry(frontend: feName, client: peerBytes, method: logFields.method,
+                                           target: logFields.target, http10: logFields.http10, referer: logFields.referer,
+                                           userAgent: logFields.userAgent, status: status, bytes: clientBytesOut,
+                                           upstream: upName, totalMicros: requestStartMicros > 0 ? now - requestStartMicros : 0,
+                                           upstreamMicros: upstreamMicros), clock: worker.logClock)
+                }
+            }
+        }
+        flushByteCounters()
+        upstreamStartMicros = 0
+        requestStartMicros = 0
+        logFields.clear()
+    }
+
+    /// Adds the bytes moved since the last call to the frontend's counters.
+    func flushByteCounters() {
+        let fe = worker.frontends[frontend]
+        if clientBytesIn > 0 { fe.counters.bytesIn(clientBytesIn) }
+        if clientBytesOut > 0 { fe.counters.bytesOut(clientBytesOut) }
+        clientBytesIn = 0
+        clientBytesOut = 0
     }
 }

@@ -3,6 +3,7 @@ import Config
 import EventLoop
 import Glibc
 import HTTP1
+import Stats
 
 /// One event loop over the shared listeners: accepts clients, drives sessions, enforces
 /// deadlines. Single-threaded; a process runs exactly one.
@@ -14,6 +15,10 @@ public final class Worker {
     let frontends: [Frontend]
     let backends: [Backend]
     let buffers: BufferPool
+    let counters: WorkerCounters
+    /// Access logs by frontend index (nil where `access_log off`).
+    let accessLogs: [AccessLog?]
+    let logClock = LogClock()
     /// Parsed header offsets, reused by every head this worker parses.
     let headers = HeaderTable(capacity: 128)
     private var sessions: [Session] = []
@@ -31,12 +36,17 @@ public final class Worker {
     private var stopNow = false
     private var nextSweep: Int64 = 0
     private var signalFD: Int32 = -1
+    private var listenersClosed = false
 
     static let clientEvents = SL_EPOLLIN | SL_EPOLLOUT | SL_EPOLLRDHUP | SL_EPOLLET
 
-    init(runtime: Runtime, logger: Logger) throws(ProxyError) {
+    init(runtime: Runtime, logger: Logger, counters: WorkerCounters) throws(ProxyError) {
         do { epoll = try Epoll(capacity: 512) } catch { throw ProxyError(error.description) }
         self.logger = logger
+        self.counters = counters
+        accessLogs = runtime.frontends.map { fe in
+            fe.config.accessLog.target.map { AccessLog(target: $0, format: fe.config.accessLog.format, logger: logger) }
+        }
         listeners = runtime.listeners
         frontends = runtime.frontends
         backends = runtime.backends
@@ -71,7 +81,8 @@ public final class Worker {
             }
             if draining && (clients == 0 || now >= drainDeadline) { break }
         }
-        if clients > 0 { logger.warn("stopping with \(clients) connection(s) still open") }
+        if clients > 0 { logger.warn("worker \(getpid()) stopping with \(clients) connection(s) still open") }
+        for log in accessLogs { log?.flush() }
         return 0
     }
 
@@ -161,6 +172,8 @@ public final class Worker {
         s.server = -1
         register(fd, role: .client, owner: s.id)
         clients += 1
+        fe.counters.connectionOpened()
+        counters.connectionOpened()
         if fe.isTCP {
             s.state = .connecting
             s.backend = fe.router.defaultBackend
@@ -178,6 +191,8 @@ public final class Worker {
         closeFD(s.clientFD)
         s.clientFD = -1
         clients -= 1
+        frontends[s.frontend].counters.connectionClosed()
+        counters.connectionClosed()
         freeSessions.append(s.id)
         if acceptPaused && acceptRetryAt == 0 && clients < maxConnections { resumeAccepting() }
     }
@@ -215,7 +230,7 @@ public final class Worker {
     }
 
     private func resumeAccepting() {
-        guard acceptPaused, !draining else { return }
+        guard acceptPaused, !draining, !listenersClosed else { return }
         for l in listeners {
             try? epoll.add(l.fd, events: SL_EPOLLIN | SL_EPOLLEXCLUSIVE, token: fds.token(l.fd))
         }
@@ -229,6 +244,13 @@ public final class Worker {
     /// plain store on the hot path, and the sweep costs microseconds even for 10,000 sessions.
     private func sweep() {
         if acceptPaused && acceptRetryAt != 0 && now >= acceptRetryAt { resumeAccepting() }
+        // With EPOLLEXCLUSIVE a wake-up can go to a worker that is just starting to drain and
+        // will not accept; a periodic accept bounds how long such a connection can wait.
+        if !acceptPaused && !listenersClosed {
+            for i in listeners.indices { accept(from: i) }
+        }
+        logClock.update()
+        for log in accessLogs { log?.flush() }
         for s in sessions where s.state != .free && s.deadline <= now {
             s.timedOut()
         }
@@ -240,37 +262,41 @@ public final class Worker {
         var info = signalfd_siginfo()
         while read(signalFD, &info, MemoryLayout<signalfd_siginfo>.size) == MemoryLayout<signalfd_siginfo>.size {
             switch Int32(info.ssi_signo) {
-            case SIGTERM, SIGINT:
+            case SIGTERM:
                 if draining {
-                    logger.info("second stop signal: stopping now")
                     stopNow = true
                 } else {
-                    logger.info("stop signal: draining for up to \(drainTimeoutMs) ms")
+                    logger.debug("worker \(getpid()) draining for up to \(drainTimeoutMs) ms")
                     beginDrain()
                 }
             case SIGQUIT:
-                logger.info("SIGQUIT: stopping now")
                 stopNow = true
             case SIGUSR1:
                 logger.reopen()
-                logger.info("log files reopened")
-            case SIGHUP:
-                logger.warn("SIGHUP: configuration reload needs the master process (workers > 1 mode); ignored")
+                for log in accessLogs { log?.reopen() }
             default:
                 break
             }
         }
     }
 
-    /// Stops accepting, closes idle keep-alive clients, lets requests in flight finish.
+    /// Stops accepting (and lets go of the listening sockets, so that a listener a reload
+    /// removed can close), tells keep-alive clients `Connection: close` on their next response,
+    /// and closes connections that stay idle for a second.
     func beginDrain() {
         draining = true
         drainDeadline = now + drainTimeoutMs
-        for l in listeners { epoll.remove(l.fd) }
+        for l in listeners {
+            if !acceptPaused { epoll.remove(l.fd) }
+            Syscall.close(l.fd)
+        }
         acceptPaused = true
+        listenersClosed = true
         for s in sessions where s.state != .free {
             s.closeAfterResponse = true
-            if s.state == .head && !s.requestStarted && s.reqIn.isEmpty { s.close() }
+            // An idle keep-alive client gets a second's grace: a request it sent at this very
+            // moment is still answered rather than cut off.
+            if s.state == .head && !s.requestStarted && s.reqIn.isEmpty { s.deadline = min(s.deadline, now + 1000) }
         }
     }
 }

@@ -44,7 +44,7 @@ struct SluiceCommand: ParsableCommand {
             }
             return
         }
-        let status = Server.run(config: configuration)
+        let status = Server.run(configPath: config, config: configuration)
         if status != 0 { throw ExitCode(status) }
     }
 }

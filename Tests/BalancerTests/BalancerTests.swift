@@ -134,32 +134,36 @@ final class LeastConnectionsTests: XCTestCase {
 
 final class PassiveHealthTests: XCTestCase {
     func testMaxFailsWithinWindowTakesServerDownForFailTimeout() {
-        var health = PassiveHealth(maxFails: 3, failTimeoutMs: 10_000)
-        XCTAssertFalse(health.recordFailure(now: 1_000))
-        XCTAssertFalse(health.recordFailure(now: 2_000))
-        XCTAssertTrue(health.recordFailure(now: 3_000))
-        XCTAssertFalse(health.isUp(now: 12_999))
-        XCTAssertTrue(health.isUp(now: 13_000))
+        let health = PassiveHealth(maxFails: 3, failTimeoutMs: 10_000)
+        var state = PassiveHealth.State()
+        XCTAssertFalse(health.recordFailure(&state, now: 1_000))
+        XCTAssertFalse(health.recordFailure(&state, now: 2_000))
+        XCTAssertTrue(health.recordFailure(&state, now: 3_000))
+        XCTAssertFalse(PassiveHealth.isUp(state, now: 12_999))
+        XCTAssertTrue(PassiveHealth.isUp(state, now: 13_000))
     }
 
     func testFailuresOutsideTheWindowDoNotAccumulate() {
-        var health = PassiveHealth(maxFails: 2, failTimeoutMs: 1_000)
-        XCTAssertFalse(health.recordFailure(now: 0))
-        XCTAssertFalse(health.recordFailure(now: 5_000))
-        XCTAssertTrue(health.isUp(now: 5_001))
+        let health = PassiveHealth(maxFails: 2, failTimeoutMs: 1_000)
+        var state = PassiveHealth.State()
+        XCTAssertFalse(health.recordFailure(&state, now: 0))
+        XCTAssertFalse(health.recordFailure(&state, now: 5_000))
+        XCTAssertTrue(PassiveHealth.isUp(state, now: 5_001))
     }
 
     func testZeroMaxFailsNeverMarksDown() {
-        var health = PassiveHealth(maxFails: 0, failTimeoutMs: 1_000)
-        for t in 0..<10 { XCTAssertFalse(health.recordFailure(now: Int64(t))) }
-        XCTAssertTrue(health.isUp(now: 10))
+        let health = PassiveHealth(maxFails: 0, failTimeoutMs: 1_000)
+        var state = PassiveHealth.State()
+        for t in 0..<10 { XCTAssertFalse(health.recordFailure(&state, now: Int64(t))) }
+        XCTAssertTrue(PassiveHealth.isUp(state, now: 10))
     }
 
     func testSuccessResetsCount() {
-        var health = PassiveHealth(maxFails: 2, failTimeoutMs: 10_000)
-        _ = health.recordFailure(now: 0)
-        health.recordSuccess()
-        XCTAssertFalse(health.recordFailure(now: 1))
-        XCTAssertTrue(health.isUp(now: 2))
+        let health = PassiveHealth(maxFails: 2, failTimeoutMs: 10_000)
+        var state = PassiveHealth.State()
+        _ = health.recordFailure(&state, now: 0)
+        PassiveHealth.recordSuccess(&state)
+        XCTAssertFalse(health.recordFailure(&state, now: 1))
+        XCTAssertTrue(PassiveHealth.isUp(state, now: 2))
     }
 }

@@ -122,13 +122,16 @@ def sluice(tmp_path, request):
 def http_config(port: int, servers, *, balance: str = "round_robin",
                 trusted: str = "127.0.0.2/32", connect_timeout: str = "1s",
                 read_timeout: str = "3s", header_timeout: str = "2s",
-                backend_extra: str = "", frontend_extra: str = "") -> str:
-    """A one-backend HTTP configuration.  `servers`: strings like "127.0.0.1:81 weight=3"."""
+                backend_extra: str = "", frontend_extra: str = "",
+                workers="1", main_extra: str = "") -> str:
+    """A one-backend HTTP configuration.  `servers`: strings like "127.0.0.1:81 weight=3".
+    `workers` (a number or "auto") and `main_extra` (top-level directives such as a
+    `stats { ... }` block or `drain_timeout`) default to the historical text."""
     srv = "\n".join(f"    server {s};" for s in servers)
     return f"""\
-workers 1;
+workers {workers};
 error_log stderr info;
-backend app {{
+{main_extra}backend app {{
     balance {balance};
 {srv}
     timeout connect {connect_timeout};

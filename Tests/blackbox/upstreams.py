@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -546,6 +547,55 @@ class Sluice:
                 raise RuntimeError(f"sluice not accepting on {pending} after {timeout}s:\n"
                                    f"{self.log()}")
             time.sleep(0.02)
+
+    # -- process model, signals, reload (additive helpers) ------------------------
+    @property
+    def pid(self) -> int:
+        """The master's pid (the process the tests started)."""
+        return self.proc.pid
+
+    def signal(self, sig: int) -> None:
+        """Send `sig` to the master."""
+        os.kill(self.proc.pid, sig)
+
+    def write_config(self, text: str) -> None:
+        """Replace the configuration file (the next SIGHUP reads it)."""
+        tmp = self.config.with_name(self.config.name + ".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, self.config)
+
+    def reload(self, text: Optional[str] = None) -> None:
+        """Optionally rewrite the configuration, then SIGHUP the master."""
+        if text is not None:
+            self.write_config(text)
+        self.signal(signal.SIGHUP)
+
+    def workers(self) -> list:
+        """Live child processes of the master, sorted."""
+        from procs import children
+        return children(self.proc.pid)
+
+    def wait_log(self, pattern: str, timeout: float = 3.0, start: int = 0) -> str:
+        """Wait for a line of the captured stderr/stdout (from byte `start` on) matching the
+        regular expression `pattern`; returns the line."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.log()[start:].splitlines():
+                if rx.search(line):
+                    return line
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"no log line matching {pattern!r} within {timeout}s; "
+                                     f"log:\n{self.log()[start:][-3000:]}")
+            time.sleep(0.02)
+
+    def log_size(self) -> int:
+        return len(self.log())
+
+    def wait_exit(self, timeout: float) -> int:
+        """Wait for the master to exit by itself (marks it stopped by the test)."""
+        self.stopped_by_test = True
+        return self.proc.wait(timeout)
 
     def stop(self) -> Optional[int]:
         """SIGTERM, then SIGKILL after 5 s.  Returns the exit code."""

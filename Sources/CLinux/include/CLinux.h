@@ -18,6 +18,12 @@
 #include <stdint.h>
 
 int sl_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+/// Number of CPUs this process may run on (sched_getaffinity), at least 1.
+int sl_cpu_count(void);
+/// Sets the process name shown by ps and top (prctl PR_SET_NAME, 15 characters).
+int sl_set_process_name(const char *name);
+/// Asks the kernel to send SIGTERM to this process when its parent (the master) dies.
+int sl_die_with_parent(void);
 
 
 static const uint32_t SL_EPOLLIN = EPOLLIN;

@@ -1,0 +1,88 @@
+/// Everything the stats pages show, gathered by the master from the region and its own
+/// bookkeeping (reloads, restarts, configuration), then handed to `StatsRenderer`.
+public struct StatsSnapshot: Sendable {
+    public var version: String
+    public var pid: Int32
+    public var uptimeSeconds: Double
+    public var generation: Int
+    public var reloadsSucceeded: Int
+    public var reloadsFailed: Int
+    public var lastReloadError: String?
+    public var workers: [WorkerSnapshot]
+    public var frontends: [FrontendSnapshot]
+    public var backends: [BackendSnapshot]
+
+    public init(version: String, pid: Int32, uptimeSeconds: Double, generation: Int,
+                reloadsSucceeded: Int, reloadsFailed: Int, lastReloadError: String?,
+                workers: [WorkerSnapshot], frontends: [FrontendSnapshot], backends: [BackendSnapshot]) {
+        self.version = version
+        self.pid = pid
+        self.uptimeSeconds = uptimeSeconds
+        self.generation = generation
+        self.reloadsSucceeded = reloadsSucceeded
+        self.reloadsFailed = reloadsFailed
+        self.lastReloadError = lastReloadError
+        self.workers = workers
+        self.frontends = frontends
+        self.backends = backends
+    }
+}
+
+public struct WorkerSnapshot: Sendable {
+    public var pid: Int32
+    public var generation: Int
+    public var connectionsActive: Int
+    public var requestsTotal: Int
+    /// How many times the master replaced a dead worker in this worker's place.
+    public var restarts: Int
+
+    public init(pid: Int32, generation: Int, connectionsActive: Int, requestsTotal: Int, restarts: Int) {
+        self.pid = pid
+        self.generation = generation
+        self.connectionsActive = connectionsActive
+        self.requestsTotal = requestsTotal
+        self.restarts = restarts
+    }
+}
+
+public struct FrontendSnapshot: Sendable {
+    public var name: String
+    public var values: FrontendValues
+
+    public init(name: String, values: FrontendValues) {
+        self.name = name
+        self.values = values
+    }
+}
+
+public struct BackendSnapshot: Sendable {
+    public var name: String
+    /// The configured algorithm as written in the file: `round_robin` or `least_conn`.
+    public var balance: String
+    public var histogram: HistogramValues
+    public var servers: [ServerSnapshot]
+
+    public init(name: String, balance: String, histogram: HistogramValues, servers: [ServerSnapshot]) {
+        self.name = name
+        self.balance = balance
+        self.histogram = histogram
+        self.servers = servers
+    }
+}
+
+public struct ServerSnapshot: Sendable {
+    public var address: String
+    public var weight: Int
+    public var backup: Bool
+    /// "up", "down" or "draining".
+    public var state: String
+    public var values: ServerValues
+
+    public init(address: String, weight: Int, backup: Bool, state: String, values: ServerValues) {
+        self.address = address
+        self.weight = weight
+        self.backup = backup
+        self.state = state
+        self.values = values
+    }
+}
