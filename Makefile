@@ -5,22 +5,31 @@
 SWIFT      ?= swift
 PYTHON     ?= python3
 SLUICE_BIN := .build/release/sluice
-APT_PKGS   := libssl-dev openssl curl
-PY_PKGS    := pytest requests werkzeug flask
+RUN_APT    := libssl-dev openssl curl
+TEST_APT   := wrk chromium
+TEST_PY    := pytest requests werkzeug flask prometheus-client
 
-.PHONY: all build release run test unit blackbox bench deps clean
+.PHONY: all build release run test unit blackbox bench deps test-deps clean
 
 all: release
 
-deps:
-	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Installs the Debian packages given in $(1) that are missing (as root), or names them.
+define apt_ensure
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "please install:$$missing  (sudo apt-get install$$missing)"; exit 1; fi; \
 	fi
-	@$(PYTHON) -c "import pytest, requests, werkzeug, flask" 2>/dev/null || \
-	  $(PYTHON) -m pip install -q $(PY_PKGS) || { echo "please install: $(PYTHON) -m pip install $(PY_PKGS)"; exit 1; }
+endef
+
+deps:
+	$(call apt_ensure,$(RUN_APT))
+
+test-deps: deps
+	$(call apt_ensure,$(TEST_APT))
+	@$(PYTHON) -c "import pytest, requests, werkzeug, flask, prometheus_client" 2>/dev/null || \
+	  $(PYTHON) -m pip install -q $(TEST_PY) || { echo "please install: $(PYTHON) -m pip install $(TEST_PY)"; exit 1; }
 
 build:
 	$(SWIFT) build
@@ -34,10 +43,10 @@ run: deps release
 unit:
 	$(SWIFT) test
 
-blackbox: deps release
+blackbox: test-deps release
 	SLUICE_BIN=$(CURDIR)/$(SLUICE_BIN) $(PYTHON) -m pytest -q Tests/blackbox
 
-test: deps release unit blackbox
+test: test-deps release unit blackbox
 
 bench: release
 	$(PYTHON) bench/run.py

@@ -28,6 +28,7 @@ final class Master {
     private let epoll: Epoll
     private var signalFD: Int32 = -1
     private var statsServer: StatsServer?
+    private var healthChecker: HealthChecker?
     private var stopping = false
     private var stopDeadline: Int64 = 0
 
@@ -48,6 +49,7 @@ final class Master {
         do { epoll = try Epoll(capacity: 64) } catch { throw ProxyError(error.description) }
         runtime = try Runtime(config: config, generation: 1, stats: stats, listeners: &listeners)
         if let s = config.stats { statsServer = try StatsServer(config: s, epoll: epoll, logger: logger) }
+        healthChecker = HealthChecker(runtime: runtime, epoll: epoll, logger: logger)
     }
 
     /// Serves until stopped; returns the exit status.
@@ -66,10 +68,17 @@ final class Master {
             let n = epoll.wait(timeoutMs: 100)
             for i in 0..<n {
                 let (mask, token) = epoll.event(i)
-                if token == Master.signalToken { readSignals() } else { statsServer?.handle(token: token, mask: mask, snapshot: snapshot) }
+                if token == Master.signalToken {
+                    readSignals()
+                } else if HealthChecker.owns(token) {
+                    healthChecker?.handle(token: token)
+                } else {
+                    statsServer?.handle(token: token, mask: mask, snapshot: snapshot)
+                }
             }
             let now = Clock.nowMs()
             statsServer?.sweep(now: now)
+            if !stopping { healthChecker?.tick(now: now) }
             if stopping {
                 if workers.isEmpty { break }
                 if now >= stopDeadline {
@@ -113,7 +122,7 @@ final class Master {
             counters.pid = getpid()
             counters.generation = generation
             WorkerProcessMain.run(runtime: runtime, logger: logger, counters: counters,
-                                  closing: [epoll.fd, signalFD] + (statsServer?.descriptors ?? []))
+                                  closing: [epoll.fd, signalFD] + (statsServer?.descriptors ?? []) + (healthChecker?.descriptors ?? []))
         }
         if pid < 0 {
             logger.error("fork: \(Syscall.errorString(errno))")
@@ -245,6 +254,8 @@ final class Master {
         listeners = open
         drainingRuntimes[runtime.generation] = runtime
         runtime = next
+        healthChecker?.close()
+        healthChecker = HealthChecker(runtime: next, epoll: epoll, logger: logger)
         config = loaded
         logger.reconfigure(target: loaded.errorLog, level: loaded.logLevel)
         reloadsSucceeded += 1

@@ -52,6 +52,7 @@ public final class StatsRegion: @unchecked Sendable {
         return slot
     }
 
+    /// Call once the worker has exited (after waitpid): a live process would keep writing.
     public func freeWorkerSlot(_ slot: Int) {
         precondition(workersInUse.indices.contains(slot), "worker slot \(slot) out of range")
         workersInUse[slot] = false
