@@ -58,7 +58,8 @@ extension ConfigBuilder {
         if address == nil {
             error(addressToken, "invalid address \"\(addressToken.text)\"")
         }
-        var server = ServerConfig(host: address?.host ?? "", port: address?.port ?? 0, address: addressToken.text)
+        var server = ServerConfig(host: address?.host ?? "", port: address?.port ?? 0, address: addressToken.text,
+                                  line: c.name.start.line, column: c.name.start.column)
         var tlsParameter: Token?
         for p in parameters(c.args.dropFirst()) {
             switch (p.key, p.value) {

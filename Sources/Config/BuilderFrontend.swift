@@ -27,7 +27,9 @@ extension ConfigBuilder {
             case "certificate":
                 firstCertificate = firstCertificate ?? c.name
                 if let certificate = path(args[0]), let key = path(args[1]) {
-                    frontend.certificates.append(CertificateConfig(certificatePath: certificate, keyPath: key))
+                    frontend.certificates.append(CertificateConfig(
+                        certificatePath: certificate, keyPath: key,
+                        line: c.name.start.line, column: c.name.start.column))
                 }
             case "trusted_proxies":
                 frontend.trustedProxies += args.compactMap(cidr)
@@ -49,8 +51,9 @@ extension ConfigBuilder {
                     frontend.accessLog.format = format
                 }
             case "timeout":
-                switch timeout(c, kinds: ["header", "idle"], blockName: "frontend", seen: &timeouts) {
+                switch timeout(c, kinds: ["header", "idle", "send"], blockName: "frontend", seen: &timeouts) {
                 case ("header", let ms)?: frontend.headerTimeoutMs = ms
+                case ("send", let ms)?: frontend.sendTimeoutMs = ms
                 case (_, let ms)?: frontend.idleTimeoutMs = ms
                 case nil: break
                 }

@@ -120,7 +120,7 @@ extension ConfigBuilder {
         let kindToken = directive.args[0]
         let kind = kindToken.text
         guard kinds.contains(kind) else {
-            if ["connect", "read", "header", "idle"].contains(kind) {
+            if ["connect", "read", "header", "idle", "send"].contains(kind) {
                 error(kindToken, "timeout \"\(kind)\" is not allowed in a \(blockName)")
             } else {
                 error(kindToken, "unknown timeout \"\(kind)\"")

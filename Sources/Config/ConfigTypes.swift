@@ -56,10 +56,14 @@ public struct ServerConfig: Equatable, Sendable {
     public var tlsSNI: String?
     /// As written, e.g. "127.0.0.1:9001".
     public var address: String
+    /// Position of the `server` directive, for messages about its TLS files; not part of equality.
+    public var line: Int
+    public var column: Int
 
     public init(host: String, port: UInt16, address: String, weight: Int = 1, maxFails: Int = 1,
                 failTimeoutMs: Int = 10_000, backup: Bool = false, tls: Bool = false,
-                tlsVerify: Bool = true, tlsCA: String? = nil, tlsSNI: String? = nil) {
+                tlsVerify: Bool = true, tlsCA: String? = nil, tlsSNI: String? = nil,
+                line: Int = 0, column: Int = 0) {
         self.host = host
         self.port = port
         self.address = address
@@ -71,6 +75,14 @@ public struct ServerConfig: Equatable, Sendable {
         self.tlsVerify = tlsVerify
         self.tlsCA = tlsCA
         self.tlsSNI = tlsSNI
+        self.line = line
+        self.column = column
+    }
+
+    public static func == (a: ServerConfig, b: ServerConfig) -> Bool {
+        a.host == b.host && a.port == b.port && a.address == b.address && a.weight == b.weight
+            && a.maxFails == b.maxFails && a.failTimeoutMs == b.failTimeoutMs && a.backup == b.backup
+            && a.tls == b.tls && a.tlsVerify == b.tlsVerify && a.tlsCA == b.tlsCA && a.tlsSNI == b.tlsSNI
     }
 }
 
@@ -131,10 +143,19 @@ public enum FrontendMode: String, Sendable {
 public struct CertificateConfig: Equatable, Sendable {
     public var certificatePath: String
     public var keyPath: String
+    /// Position of the `certificate` directive, for messages about its files; not part of equality.
+    public var line: Int
+    public var column: Int
 
-    public init(certificatePath: String, keyPath: String) {
+    public init(certificatePath: String, keyPath: String, line: Int = 0, column: Int = 0) {
         self.certificatePath = certificatePath
         self.keyPath = keyPath
+        self.line = line
+        self.column = column
+    }
+
+    public static func == (a: CertificateConfig, b: CertificateConfig) -> Bool {
+        a.certificatePath == b.certificatePath && a.keyPath == b.keyPath
     }
 }
 
@@ -179,6 +200,8 @@ public struct FrontendConfig: Equatable, Sendable {
     public var accessLog: AccessLogConfig
     public var headerTimeoutMs: Int
     public var idleTimeoutMs: Int
+    /// A write to the client that makes no progress for this long closes the connection.
+    public var sendTimeoutMs: Int
     public var maxHeaderSize: Int
     /// 0 = unlimited.
     public var maxBodySize: Int
@@ -187,7 +210,8 @@ public struct FrontendConfig: Equatable, Sendable {
                 certificates: [CertificateConfig] = [], trustedProxies: [CIDR] = [],
                 routes: [RouteConfig] = [], defaultBackend: String? = nil,
                 accessLog: AccessLogConfig = AccessLogConfig(), headerTimeoutMs: Int = 10_000,
-                idleTimeoutMs: Int = 75_000, maxHeaderSize: Int = 16 * 1024, maxBodySize: Int = 0) {
+                idleTimeoutMs: Int = 75_000, sendTimeoutMs: Int = 60_000, maxHeaderSize: Int = 16 * 1024,
+                maxBodySize: Int = 0) {
         self.name = name
         self.mode = mode
         self.listens = listens
@@ -198,6 +222,7 @@ public struct FrontendConfig: Equatable, Sendable {
         self.accessLog = accessLog
         self.headerTimeoutMs = headerTimeoutMs
         self.idleTimeoutMs = idleTimeoutMs
+        self.sendTimeoutMs = sendTimeoutMs
         self.maxHeaderSize = maxHeaderSize
         self.maxBodySize = maxBodySize
     }

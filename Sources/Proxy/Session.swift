@@ -172,9 +172,17 @@ final class Session {
             respReady -= n
             if respIn.isEmpty { respIn.start = 0; respIn.end = 0 }
             if respOut.isEmpty { worker.buffers.give(&respOut) }
+            if state == .exchange {
+                // Waiting on the client (`timeout send`) or, once it took everything, on the upstream.
+                deadline = worker.now + Int64(clientPending ? worker.frontends[frontend].config.sendTimeoutMs
+                                                            : worker.backends[backend].config.readTimeoutMs)
+            }
             return true
         case .wouldBlock:
             clientWritable = false
+            if state == .exchange {
+                deadline = worker.now + Int64(worker.frontends[frontend].config.sendTimeoutMs)
+            }
             return false
         case .endOfFile, .failed:
             close()

@@ -48,6 +48,7 @@ final class ConfigLoaderTests: XCTestCase {
             access_log /var/log/sluice/access.log json;
             timeout header 5s;
             timeout idle 30s;
+            timeout send 20s;
             max_header_size 32k;
             max_body_size 10m;
         }
@@ -111,6 +112,7 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(web.accessLog, AccessLogConfig(target: .file("/var/log/sluice/access.log"), format: .json))
         XCTAssertEqual(web.headerTimeoutMs, 5000)
         XCTAssertEqual(web.idleTimeoutMs, 30_000)
+        XCTAssertEqual(web.sendTimeoutMs, 20_000)
         XCTAssertEqual(web.maxHeaderSize, 32_768)
         XCTAssertEqual(web.maxBodySize, 10_485_760)
 
@@ -158,6 +160,7 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(web.accessLog, AccessLogConfig(target: nil, format: .combined))
         XCTAssertEqual(web.headerTimeoutMs, 10_000)
         XCTAssertEqual(web.idleTimeoutMs, 75_000)
+        XCTAssertEqual(web.sendTimeoutMs, 60_000)
         XCTAssertEqual(web.maxHeaderSize, 16_384)
         XCTAssertEqual(web.maxBodySize, 0)
     }
