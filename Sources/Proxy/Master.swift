@@ -30,6 +30,7 @@ final class Master {
     private var statsServer: StatsServer?
     private var healthChecker: HealthChecker?
     private var stopping = false
+    private let rates = RateMeter()
     private var stopDeadline: Int64 = 0
 
     struct WorkerProcess {
@@ -79,6 +80,7 @@ final class Master {
             let now = Clock.nowMs()
             statsServer?.sweep(now: now)
             if !stopping { healthChecker?.tick(now: now) }
+            rates.sample(now: now, runtime: runtime)
             if stopping {
                 if workers.isEmpty { break }
                 if now >= stopDeadline {
@@ -284,12 +286,15 @@ final class Master {
             return WorkerSnapshot(pid: w.pid, generation: w.generation, connectionsActive: v.connectionsActive,
                                   requestsTotal: v.requestsTotal, restarts: restarts[w.position] ?? 0)
         }
-        let frontends = runtime.frontends.map { FrontendSnapshot(name: $0.config.name, values: $0.counters.read()) }
+        let frontends = runtime.frontends.map {
+            FrontendSnapshot(name: $0.config.name, values: $0.counters.read(), requestRate: rates.frontend($0.config.name))
+        }
         var backends: [BackendSnapshot] = runtime.backends.map { b in
             BackendSnapshot(name: b.config.name, balance: b.config.balance.rawValue, histogram: b.counters.read(),
                             servers: b.servers.map { s in
                                 ServerSnapshot(address: s.name, weight: s.config.weight, backup: s.config.backup,
-                                               state: s.isUp(now: now) ? "up" : "down", values: s.counters.read())
+                                               state: s.isUp(now: now) ? "up" : "down", values: s.counters.read(),
+                                               requestRate: rates.server(b.config.name, s.name))
                             })
         }
         // Servers that only older, still draining workers use.

@@ -19,14 +19,14 @@ extension StatsRenderer {
                                columns: ["pid", "generation", "active conns", "requests", "restarts"],
                                rows: s.workers.map(workerRow))
         page += HTMLPage.table(title: "Frontends",
-                               columns: ["name", "active conns", "total conns", "requests", "bytes in", "bytes out"]
+                               columns: ["name", "active conns", "total conns", "req/s", "requests", "bytes in", "bytes out"]
                                    + StatusClass.labels,
                                rows: s.frontends.map(frontendRow))
         for b in s.backends {
             let times = b.histogram.count == 0 ? ""
                 : " &middot; p50 \(milliseconds(b.histogram, 0.5)) ms &middot; p99 \(milliseconds(b.histogram, 0.99)) ms"
             page += HTMLPage.table(title: "Backend \(HTMLPage.escape(b.name)) <small>\(HTMLPage.escape(b.balance))\(times)</small>",
-                                   columns: ["server", "weight", "backup", "state", "active", "requests", "failures"]
+                                   columns: ["server", "weight", "backup", "state", "active", "req/s", "requests", "failures"]
                                        + StatusClass.labels + ["p50 ms", "p99 ms"],
                                    rows: b.servers.map(serverRow))
         }
@@ -54,7 +54,7 @@ extension StatsRenderer {
     private static func frontendRow(_ f: FrontendSnapshot) -> [String] {
         let v = f.values
         return [HTMLPage.escape(f.name), String(v.connectionsActive), String(v.connectionsTotal),
-                String(v.requestsTotal), HTMLPage.bytes(v.bytesIn), HTMLPage.bytes(v.bytesOut)]
+                NumberText.fixed(f.requestRate, digits: 1), String(v.requestsTotal), HTMLPage.bytes(v.bytesIn), HTMLPage.bytes(v.bytesOut)]
             + classCells(v.responses)
     }
 
@@ -62,7 +62,8 @@ extension StatsRenderer {
         let v = srv.values
         return [HTMLPage.escape(srv.address), String(srv.weight), srv.backup ? "yes" : "no",
                 "<span class=\"badge \(HTMLPage.badgeClass(srv.state))\">\(HTMLPage.escape(srv.state))</span>",
-                String(v.activeRequests), String(v.requestsTotal), HTMLPage.count(v.failuresTotal, alarming: true)]
+                String(v.activeRequests), NumberText.fixed(srv.requestRate, digits: 1), String(v.requestsTotal),
+                HTMLPage.count(v.failuresTotal, alarming: true)]
             + classCells(v.responses) + [milliseconds(v.histogram, 0.5), milliseconds(v.histogram, 0.99)]
     }
 

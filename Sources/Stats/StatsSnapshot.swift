@@ -48,10 +48,13 @@ public struct WorkerSnapshot: Sendable {
 public struct FrontendSnapshot: Sendable {
     public var name: String
     public var values: FrontendValues
+    /// Requests per second over the master's last sampling interval (shown on the HTML page).
+    public var requestRate: Double
 
-    public init(name: String, values: FrontendValues) {
+    public init(name: String, values: FrontendValues, requestRate: Double = 0) {
         self.name = name
         self.values = values
+        self.requestRate = requestRate
     }
 }
 
@@ -77,12 +80,15 @@ public struct ServerSnapshot: Sendable {
     /// "up", "down" or "draining".
     public var state: String
     public var values: ServerValues
+    /// Requests per second over the master's last sampling interval (shown on the HTML page).
+    public var requestRate: Double
 
-    public init(address: String, weight: Int, backup: Bool, state: String, values: ServerValues) {
+    public init(address: String, weight: Int, backup: Bool, state: String, values: ServerValues, requestRate: Double = 0) {
         self.address = address
         self.weight = weight
         self.backup = backup
         self.state = state
         self.values = values
+        self.requestRate = requestRate
     }
 }

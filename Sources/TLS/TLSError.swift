@@ -10,14 +10,13 @@ public struct TLSError: Error, CustomStringConvertible {
         self.description = description
     }
 
-    /// `message` followed by the reasons in this thread's OpenSSL error queue, which it empties.
+    /// `message` followed by the first reason in this thread's OpenSSL error queue (the root
+    /// cause; later entries only name the layers it went through), emptying the queue.
     static func openSSL(_ message: String) -> TLSError {
-        var reasons: [String] = []
-        while case let code = ERR_get_error(), code != 0 {
-            let reason = ERR_reason_error_string(code).map { String(cString: $0) } ?? "error \(code)"
-            if !reasons.contains(reason) { reasons.append(reason) }
-        }
-        return TLSError(reasons.isEmpty ? message : message + ": " + reasons.joined(separator: ", "))
+        let first = ERR_get_error()
+        ERR_clear_error()
+        guard first != 0 else { return TLSError(message) }
+        return TLSError(message + ": " + (ERR_reason_error_string(first).map { String(cString: $0) } ?? "error \(first)"))
     }
 
     /// Fails with "cannot read PATH: reason" unless `path` can be opened for reading. OpenSSL's own
