@@ -16,19 +16,24 @@ let package = Package(
         .target(name: "Config"),
         // Server selection algorithms (no I/O).
         .target(name: "Balancer"),
+        // The system OpenSSL (Debian's libssl-dev), with wrappers for the macros Swift cannot import.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        // Non-blocking TLS sessions, certificate selection by SNI, the protocol policy.
+        .target(name: "TLS", dependencies: ["COpenSSL", "EventLoop", "Config"]),
         // Counters in shared memory (made before fork) and their JSON / Prometheus / HTML views.
         .target(name: "Stats", dependencies: [.product(name: "Atomics", package: "swift-atomics")]),
         // epoll loop, deadlines, thin syscall layer, socket helpers.
         .target(name: "EventLoop", dependencies: ["CLinux"]),
         // Connection state machines tying the above together; the worker.
-        .target(name: "Proxy", dependencies: ["CLinux", "EventLoop", "HTTP1", "Config", "Balancer", "Stats"]),
+        .target(name: "Proxy", dependencies: ["CLinux", "EventLoop", "HTTP1", "Config", "Balancer", "Stats", "TLS"]),
         .executableTarget(name: "sluice", dependencies: [
-            "Proxy", "Config",
+            "Proxy", "Config", "TLS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"]),
         .testTarget(name: "StatsTests", dependencies: ["Stats"]),
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "COpenSSL", "Config"]),
     ]
 )

@@ -2,6 +2,7 @@ import Balancer
 import Config
 import EventLoop
 import Stats
+import TLS
 
 /// One upstream server as a worker sees it: resolved address, its shared counters and health
 /// state (in shared memory, so every worker sees the same load and up/down state), and this
@@ -13,13 +14,21 @@ final class UpstreamServer {
     let nameBytes: [UInt8]
     let rule: PassiveHealth
     let counters: ServerCounters
+    /// Set for `server ... tls`: connections to this server are encrypted.
+    let tls: TLSClientContext?
     /// Idle keep-alive connections of this worker (LIFO: the most recently used is the warmest).
-    var idle: [Int32] = []
+    var idle: [IdleConnection] = []
 
-    init(config: ServerConfig, address: SocketAddress, counters: ServerCounters) {
+    struct IdleConnection {
+        let fd: Int32
+        let tls: TLSConnection?
+    }
+
+    init(config: ServerConfig, address: SocketAddress, counters: ServerCounters, tls: TLSClientContext?) {
         self.config = config
         self.address = address
         self.counters = counters
+        self.tls = tls
         name = config.address
         nameBytes = Array(config.address.utf8)
         rule = PassiveHealth(maxFails: config.maxFails, failTimeoutMs: config.failTimeoutMs)

@@ -1,6 +1,7 @@
 import Config
 import EventLoop
 import Stats
+import TLS
 
 /// A frontend as the worker uses it: limits, trust list and router, resolved once per config.
 final class Frontend {
@@ -9,10 +10,13 @@ final class Frontend {
     let isTCP: Bool
     let counters: FrontendCounters
     let nameBytes: [UInt8]
+    /// Certificates of the `listen ... tls` listeners, loaded when the configuration is.
+    let tls: TLSServerContext?
 
-    init(config: FrontendConfig, backendIndex: [String: Int], counters: FrontendCounters) {
+    init(config: FrontendConfig, backendIndex: [String: Int], counters: FrontendCounters, tls: TLSServerContext?) {
         self.config = config
         self.counters = counters
+        self.tls = tls
         nameBytes = Array(config.name.utf8)
         router = Router(routes: config.routes, defaultBackend: config.defaultBackend, backendIndex: backendIndex)
         isTCP = config.mode == .tcp

@@ -48,7 +48,7 @@ final class Master {
         self.logger = logger
         do { stats = try StatsRegion() } catch { throw ProxyError("cannot create the stats region: \(error)") }
         do { epoll = try Epoll(capacity: 64) } catch { throw ProxyError(error.description) }
-        runtime = try Runtime(config: config, generation: 1, stats: stats, listeners: &listeners)
+        runtime = try Runtime(config: config, configFile: configPath, generation: 1, stats: stats, listeners: &listeners)
         if let s = config.stats { statsServer = try StatsServer(config: s, epoll: epoll, logger: logger) }
         healthChecker = HealthChecker(runtime: runtime, epoll: epoll, logger: logger)
     }
@@ -232,7 +232,8 @@ final class Master {
         var open = listeners
         let next: Runtime
         do {
-            next = try Runtime(config: loaded, generation: runtime.generation + 1, stats: stats, listeners: &open)
+            next = try Runtime(config: loaded, configFile: configPath, generation: runtime.generation + 1, stats: stats,
+                               listeners: &open)
         } catch {
             for (key, fd) in open where listeners[key] == nil { Syscall.close(fd) }
             reloadFailed(error.description)

@@ -1,6 +1,7 @@
 import Config
 import EventLoop
 import Stats
+import TLS
 
 /// A configuration made ready to serve: server names resolved, frontends and backends indexed
 /// and given their shared counters, listeners bound. Built by the master for each generation;
@@ -16,9 +17,13 @@ final class Runtime {
 
     /// `listeners` maps "host:port" to an open listening socket; addresses not in it are opened
     /// and added (the master keeps the map across reloads, so a kept listener is never closed).
-    init(config: ProxyConfig, generation: Int, stats: StatsRegion, listeners open: inout [String: Int32]) throws(ProxyError) {
+    init(config: ProxyConfig, configFile: String, generation: Int, stats: StatsRegion,
+         listeners open: inout [String: Int32]) throws(ProxyError) {
         self.config = config
         self.generation = generation
+        // Certificates and keys are read for every load, so a reload picks up renewed files.
+        let problems = TLSServerContext.check(config, file: configFile)
+        if !problems.isEmpty { throw ProxyError(problems.joined(separator: "; ")) }
         var index: [String: Int] = [:]
         for (i, b) in config.backends.enumerated() { index[b.name] = i }
         var backends: [Backend] = []
@@ -32,7 +37,13 @@ final class Runtime {
                 guard let slot = stats.serverSlot(backend: b.name, address: s.address) else {
                     throw ProxyError("too many servers for the stats region")
                 }
-                servers.append(UpstreamServer(config: s, address: address, counters: stats.server(slot)))
+                var tls: TLSClientContext?
+                if s.tls {
+                    do { tls = try TLSClientContext(server: s) } catch {
+                        throw ProxyError("backend \(b.name): server \(s.address): \(error)")
+                    }
+                }
+                servers.append(UpstreamServer(config: s, address: address, counters: stats.server(slot), tls: tls))
             }
             guard let slot = stats.backendSlot(named: b.name) else { throw ProxyError("too many backends for the stats region") }
             backends.append(Backend(config: b, servers: servers, counters: stats.backend(slot)))
@@ -42,7 +53,13 @@ final class Runtime {
         var listeners: [Listener] = []
         for (i, fe) in config.frontends.enumerated() {
             guard let slot = stats.frontendSlot(named: fe.name) else { throw ProxyError("too many frontends for the stats region") }
-            frontends.append(Frontend(config: fe, backendIndex: index, counters: stats.frontend(slot)))
+            var tls: TLSServerContext?
+            if !fe.certificates.isEmpty {
+                do { tls = try TLSServerContext(certificates: fe.certificates) } catch {
+                    throw ProxyError("frontend \(fe.name): \(error)")
+                }
+            }
+            frontends.append(Frontend(config: fe, backendIndex: index, counters: stats.frontend(slot), tls: tls))
             for address in fe.listens {
                 let fd = try Runtime.listener(address, frontend: fe.name, open: &open)
                 listeners.append(Listener(fd: fd, frontend: i, address: address))

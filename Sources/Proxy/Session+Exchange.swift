@@ -31,7 +31,7 @@ extension Session {
             respond(status: 502)
             return true
         }
-        switch Syscall.read(upstreamFD, respIn.base! + respIn.end, worker.buffers.size - respIn.end) {
+        switch readUpstream(respIn.base! + respIn.end, worker.buffers.size - respIn.end) {
         case .bytes(let n):
             respIn.end += n
             deadline = worker.now + Int64(worker.backends[backend].config.readTimeoutMs)

@@ -34,7 +34,7 @@ extension Session {
         worker.buffers.take(&reqIn)
         if reqIn.end == worker.buffers.size { reqIn.compact() }
         let wasEmpty = reqIn.isEmpty
-        switch Syscall.read(clientFD, reqIn.base! + reqIn.end, worker.buffers.size - reqIn.end) {
+        switch readClient(reqIn.base! + reqIn.end, worker.buffers.size - reqIn.end) {
         case .bytes(let n):
             reqIn.end += n
             clientBytesIn += n
@@ -142,7 +142,7 @@ extension Session {
         guard !reqBody.done, reqReady == 0, clientReadable, !clientEOF else { return false }
         worker.buffers.take(&reqIn)
         if reqIn.isEmpty { reqIn.start = 0; reqIn.end = 0 }
-        switch Syscall.read(clientFD, reqIn.base! + reqIn.end, worker.buffers.size - reqIn.end) {
+        switch readClient(reqIn.base! + reqIn.end, worker.buffers.size - reqIn.end) {
         case .bytes(let n):
             reqIn.end += n
             clientBytesIn += n

@@ -16,7 +16,7 @@ extension Session {
         if flushClient() { progressed = true }
         if state != .tunnel { return true }
         if reqReady == 0 && !clientEOF && clientReadable {
-            switch readTunnel(clientFD, into: &reqIn) {
+            switch readTunnel(client: true, into: &reqIn) {
             case .bytes(let n): reqReady = n; clientBytesIn += n; progressed = true
             case .wouldBlock: clientReadable = false
             case .endOfFile: clientEOF = true; progressed = true
@@ -24,7 +24,7 @@ extension Session {
             }
         }
         if respReady == 0 && !upstreamEOF && upstreamReadable {
-            switch readTunnel(upstreamFD, into: &respIn) {
+            switch readTunnel(client: false, into: &respIn) {
             case .bytes(let n): respReady = n; progressed = true
             case .wouldBlock: upstreamReadable = false
             case .endOfFile: upstreamEOF = true; progressed = true
@@ -33,11 +33,11 @@ extension Session {
         }
         // Pass half-closes on once everything before them has been written.
         if clientEOF && reqReady == 0 && !upstreamShut {
-            Syscall.shutdownWrite(upstreamFD)
+            if let tls = upstreamTLS { tls.shutdown() } else { Syscall.shutdownWrite(upstreamFD) }
             upstreamShut = true
         }
         if upstreamEOF && !clientPending && !clientShut {
-            Syscall.shutdownWrite(clientFD)
+            if let tls = clientTLS { tls.shutdown() } else { Syscall.shutdownWrite(clientFD) }
             clientShut = true
         }
         if clientShut && upstreamShut {
@@ -48,11 +48,11 @@ extension Session {
         return progressed
     }
 
-    private func readTunnel(_ fd: Int32, into buffer: inout Buffer) -> IOResult {
+    private func readTunnel(client: Bool, into buffer: inout Buffer) -> IOResult {
         worker.buffers.take(&buffer)
         buffer.start = 0
         buffer.end = 0
-        let result = Syscall.read(fd, buffer.base!, worker.buffers.size)
+        let result = client ? readClient(buffer.base!, worker.buffers.size) : readUpstream(buffer.base!, worker.buffers.size)
         if case .bytes(let n) = result { buffer.end = n }
         return result
     }

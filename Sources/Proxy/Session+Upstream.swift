@@ -1,6 +1,7 @@
 import CLinux
 import EventLoop
 import Glibc
+import TLS
 
 extension Session {
     /// Picks a server and gets a connection to it: an idle pooled one, or a new connect.
@@ -17,8 +18,9 @@ extension Session {
             server = s
             let srv = b.servers[s]
             // After a stale pooled connection, the one retry goes to a new connection.
-            if !isTCP, !retriedStale, let fd = srv.idle.popLast() {
-                attachUpstream(fd, reused: true)
+            if !isTCP, !retriedStale, let idle = srv.idle.popLast() {
+                attachUpstream(idle.fd, reused: true)
+                upstreamTLS = idle.tls
                 upstreamWritable = true  // idle sockets stay writable; no new edge will say so
                 enterExchange()
                 return
@@ -27,7 +29,8 @@ extension Session {
             case .connected(let fd):
                 attachUpstream(fd, reused: false)
                 upstreamWritable = true
-                enterExchange()
+                state = .connecting
+                deadline = worker.now + Int64(b.config.connectTimeoutMs)
                 return
             case .inProgress(let fd):
                 attachUpstream(fd, reused: false)
@@ -45,17 +48,46 @@ extension Session {
         }
     }
 
-    /// A non-blocking connect in progress: writable (or an error) means it finished.
+    /// A non-blocking connect in progress (writable or an error means it finished), then the
+    /// TLS handshake for a `tls` server. Both are bounded by `timeout connect`.
     func stepConnecting() -> Bool {
         guard upstreamWritable || upstreamReadable else { return false }
-        let err = Socket.pendingError(upstreamFD)
-        if err != 0 {
-            worker.logger.warn("connect to \(serverName) failed: \(Syscall.errorString(err))")
+        if !upstreamHandshaking {
+            let err = Socket.pendingError(upstreamFD)
+            if err != 0 {
+                worker.logger.warn("connect to \(serverName) failed: \(Syscall.errorString(err))")
+                connectFailed()
+                return true
+            }
+            guard let context = worker.backends[backend].servers[server].tls else {
+                enterExchange()
+                return true
+            }
+            guard let tls = TLSConnection.connect(fd: upstreamFD, context: context) else {
+                worker.logger.warn("TLS to \(serverName): cannot create a session")
+                connectFailed()
+                return true
+            }
+            upstreamTLS = tls
+            upstreamHandshaking = true
+        }
+        switch upstreamTLS!.handshake() {
+        case .done:
+            upstreamHandshaking = false
+            enterExchange()
+            return true
+        case .wantRead:
+            upstreamReadable = false
+            upstreamWritable = false
+            return false
+        case .wantWrite:
+            upstreamWritable = false
+            return false
+        case .failed:
+            worker.logger.warn("TLS handshake with \(serverName) failed")
             connectFailed()
             return true
         }
-        enterExchange()
-        return true
     }
 
     func connectFailed() {
@@ -68,7 +100,7 @@ extension Session {
         }
     }
 
-    private func enterExchange() {
+    func enterExchange() {
         let b = worker.backends[backend]
         state = isTCP ? .tunnel : .exchange
         deadline = worker.now + Int64(isTCP ? worker.frontends[frontend].config.idleTimeoutMs : b.config.readTimeoutMs)
@@ -96,11 +128,18 @@ extension Session {
         let srv = worker.backends[backend].servers[server]
         srv.counters.requestFinished()
         let fd = upstreamFD
+        let tls = upstreamTLS
         upstreamFD = -1
+        upstreamTLS = nil
+        upstreamHandshaking = false
         if keep && srv.idle.count < worker.backends[backend].config.keepalive {
             worker.fds.reassign(fd, role: .idleUpstream, owner: Int32(backend << 16 | server))
-            srv.idle.append(fd)
+            srv.idle.append(UpstreamServer.IdleConnection(fd: fd, tls: tls))
         } else {
+            if let tls {
+                tls.shutdown()
+                tls.free()
+            }
             worker.closeFD(fd)
         }
     }

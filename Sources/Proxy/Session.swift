@@ -1,6 +1,7 @@
 import Balancer
 import EventLoop
 import HTTP1
+import TLS
 
 /// One client connection and, while a request is in flight, its upstream connection.
 ///
@@ -11,7 +12,7 @@ import HTTP1
 /// is read again only once they are written, which is the backpressure. Sockets are edge
 /// triggered: the `…Readable`/`…Writable` flags remember readiness until a call says EAGAIN.
 final class Session {
-    enum State: UInt8 { case free, head, connecting, exchange, tunnel, closing }
+    enum State: UInt8 { case free, handshake, head, connecting, exchange, tunnel, closing }
 
     unowned(unsafe) let worker: Worker
     let id: Int32
@@ -30,6 +31,7 @@ final class Session {
     var clientWritable = false
     var clientEOF = false
     var clientShut = false
+    var clientTLS: TLSConnection?
 
     // Upstream side.
     var upstreamFD: Int32 = -1
@@ -39,6 +41,9 @@ final class Session {
     var upstreamShut = false
     var upstreamReused = false
     var upstreamKeepAlive = false
+    var upstreamTLS: TLSConnection?
+    /// The TLS handshake with the upstream is still running (state `.connecting`).
+    var upstreamHandshaking = false
     var backend = -1
     var server = -1
     var tried = TriedSet()
@@ -97,6 +102,7 @@ final class Session {
             let progressed: Bool
             switch state {
             case .free: return
+            case .handshake: progressed = stepHandshake()
             case .head: progressed = stepHead()
             case .connecting: progressed = stepConnecting()
             case .exchange: progressed = stepExchange()
@@ -111,6 +117,8 @@ final class Session {
     func timedOut() {
         switch state {
         case .free: return
+        case .handshake:
+            close()
         case .head:
             if requestStarted || !reqIn.isEmpty { respond(status: 408) } else { close() }
         case .connecting:
@@ -140,7 +148,7 @@ final class Session {
     func flushUpstream() -> Bool {
         guard upstreamPending, upstreamWritable else { return false }
         let body = UnsafeRawBufferPointer(start: reqIn.base.map { $0 + reqIn.start }, count: reqReady)
-        switch Syscall.write(upstreamFD, reqOut.bytes, body) {
+        switch writeUpstream(reqOut.bytes, body) {
         case .bytes(var n):
             let fromHead = min(n, reqOut.count)
             reqOut.start += fromHead
@@ -162,7 +170,7 @@ final class Session {
     func flushClient() -> Bool {
         guard clientPending, clientWritable else { return false }
         let body = UnsafeRawBufferPointer(start: respIn.base.map { $0 + respIn.start }, count: respReady)
-        switch Syscall.write(clientFD, respOut.bytes, body) {
+        switch writeClient(respOut.bytes, body) {
         case .bytes(var n):
             let fromHead = min(n, respOut.count)
             respOut.start += fromHead
@@ -231,6 +239,7 @@ final class Session {
         // 499 as nginx: the client went away before a response head was sent.
         if requestOpen { account(status: respStarted ? respStatus : 499) } else { flushByteCounters() }
         if upstreamFD >= 0 { detachUpstream(keep: false) }
+        dropClientTLS()
         worker.buffers.give(&reqIn)
         worker.buffers.give(&reqOut)
         worker.buffers.give(&respIn)

@@ -4,6 +4,7 @@ import EventLoop
 import Glibc
 import HTTP1
 import Stats
+import TLS
 
 /// One event loop over the shared listeners: accepts clients, drives sessions, enforces
 /// deadlines. Single-threaded; a process runs exactly one.
@@ -92,13 +93,25 @@ public final class Worker {
         switch slot.role {
         case .client:
             let s = sessions[Int(slot.owner)]
-            if mask & (SL_EPOLLIN | SL_EPOLLRDHUP | SL_EPOLLHUP | SL_EPOLLERR) != 0 { s.clientReadable = true }
-            if mask & (SL_EPOLLOUT | SL_EPOLLHUP | SL_EPOLLERR) != 0 { s.clientWritable = true }
+            if s.clientTLS != nil {
+                // TLS reads may wait for writability and writes for readability: any readiness
+                // lets both be tried again.
+                s.clientReadable = true
+                s.clientWritable = true
+            } else {
+                if mask & (SL_EPOLLIN | SL_EPOLLRDHUP | SL_EPOLLHUP | SL_EPOLLERR) != 0 { s.clientReadable = true }
+                if mask & (SL_EPOLLOUT | SL_EPOLLHUP | SL_EPOLLERR) != 0 { s.clientWritable = true }
+            }
             s.drive()
         case .upstream:
             let s = sessions[Int(slot.owner)]
-            if mask & (SL_EPOLLIN | SL_EPOLLRDHUP | SL_EPOLLHUP | SL_EPOLLERR) != 0 { s.upstreamReadable = true }
-            if mask & (SL_EPOLLOUT | SL_EPOLLHUP | SL_EPOLLERR) != 0 { s.upstreamWritable = true }
+            if s.upstreamTLS != nil {
+                s.upstreamReadable = true
+                s.upstreamWritable = true
+            } else {
+                if mask & (SL_EPOLLIN | SL_EPOLLRDHUP | SL_EPOLLHUP | SL_EPOLLERR) != 0 { s.upstreamReadable = true }
+                if mask & (SL_EPOLLOUT | SL_EPOLLHUP | SL_EPOLLERR) != 0 { s.upstreamWritable = true }
+            }
             s.drive()
         case .idleUpstream:
             // Anything but writability on an idle upstream connection means it is finished.
@@ -182,8 +195,17 @@ public final class Worker {
             s.connectUpstream()
             s.drive()
         } else {
-            s.state = .head
             s.deadline = now + Int64(fe.config.headerTimeoutMs)
+            if listener.https, let context = fe.tls {
+                s.clientTLS = TLSConnection.accept(fd: fd, context: context)
+                s.state = s.clientTLS == nil ? .head : .handshake
+                if s.clientTLS == nil {
+                    logger.error("cannot create a TLS session for \(String(cString: s.peerText))")
+                    s.close()
+                }
+            } else {
+                s.state = .head
+            }
         }
     }
 
@@ -215,7 +237,10 @@ public final class Worker {
 
     private func dropIdle(_ fd: Int32, owner: Int32) {
         let srv = backends[Int(owner >> 16)].servers[Int(owner & 0xFFFF)]
-        if let i = srv.idle.firstIndex(of: fd) { srv.idle.remove(at: i) }
+        if let i = srv.idle.firstIndex(where: { $0.fd == fd }) {
+            if let tls = srv.idle[i].tls { tls.free() }
+            srv.idle.remove(at: i)
+        }
         closeFD(fd)
     }
 

@@ -8,7 +8,6 @@ enum ServerCertificate {
         let key = config.keyPath
         try TLSError.checkReadable(certificate)
         try TLSError.checkReadable(key)
-        ERR_clear_error()
         let ctx = try TLSPolicy.makeContext(TLS_server_method())
         do throws(TLSError) {
             // The leaf first, then any intermediates of the same file, all sent to clients.
@@ -34,7 +33,9 @@ enum ServerCertificate {
         guard let file = BIO_new_file(path, "r") else { throw TLSError.openSSL("cannot read \(path)") }
         defer { BIO_free(file) }
         guard let key = PEM_read_bio_PrivateKey(file, nil, refusePassphrase, nil) else {
-            throw TLSError.openSSL("invalid private key \(path)")
+            // OpenSSL's reasons here ("unsupported", "bad decrypt") do not help an operator.
+            ERR_clear_error()
+            throw TLSError("invalid private key \(path): not an unencrypted PEM key")
         }
         return key
     }

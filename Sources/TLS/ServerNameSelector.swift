@@ -34,11 +34,6 @@ struct ServerNameSelector {
         return 0
     }
 
-    func index(for serverName: String) -> Int {
-        var name = serverName
-        return name.withUTF8 { index(for: $0) }
-    }
-
     /// `lowercased` must already be lowercase.
     private static func equalIgnoringCase(_ name: Slice<UnsafeBufferPointer<UInt8>>, _ lowercased: [UInt8]) -> Bool {
         guard name.count == lowercased.count else { return false }

@@ -4,7 +4,8 @@ import Glibc
 
 /// The TLS side of one upstream `server ... tls [verify=on|off] [ca=PATH] [sni=NAME]`.
 /// The peer is verified by default, against `ca` or the system's trust store, and its certificate
-/// must name `sni`, else the server's host name, else (for an IP literal) its address.
+/// must name `sni`, else the server's host: a DNS name, or an IP address when it is an IP literal.
+/// SNI carries that name unless it is an IP literal (RFC 6066 allows only host names).
 public final class TLSClientContext: @unchecked Sendable {
     let context: OpaquePointer
     /// The name sent as SNI (never an IP literal), a C string owned for the context's life so that
@@ -12,21 +13,21 @@ public final class TLSClientContext: @unchecked Sendable {
     let serverName: UnsafeMutablePointer<CChar>?
 
     public init(server: ServerConfig) throws(TLSError) {
-        let name = server.tlsSNI ?? (Self.isIPLiteral(server.host) ? nil : server.host)
+        let peerName = server.tlsSNI ?? server.host
+        let isIP = Self.isIPLiteral(peerName)
         if server.tlsVerify, let ca = server.tlsCA { try TLSError.checkReadable(ca) }
-        ERR_clear_error()
         let ctx = try TLSPolicy.makeContext(TLS_client_method())
         do throws(TLSError) {
             guard SSL_CTX_set_alpn_protos(ctx, ALPN.http11, UInt32(ALPN.http11.count)) == 0 else {
                 throw TLSError.openSSL("cannot offer ALPN")
             }
-            if server.tlsVerify { try Self.requireVerification(ctx, server: server, name: name) }
+            if server.tlsVerify { try Self.requireVerification(ctx, ca: server.tlsCA, peerName: peerName, isIP: isIP) }
         } catch {
             SSL_CTX_free(ctx)
             throw error
         }
         context = ctx
-        serverName = name.flatMap { Self.isIPLiteral($0) ? nil : strdup($0) }
+        serverName = isIP ? nil : strdup(peerName)
     }
 
     deinit {
@@ -34,8 +35,9 @@ public final class TLSClientContext: @unchecked Sendable {
         free(serverName)
     }
 
-    private static func requireVerification(_ ctx: OpaquePointer, server: ServerConfig, name: String?) throws(TLSError) {
-        if let ca = server.tlsCA {
+    private static func requireVerification(_ ctx: OpaquePointer, ca: String?, peerName: String,
+                                            isIP: Bool) throws(TLSError) {
+        if let ca {
             guard SSL_CTX_load_verify_locations(ctx, ca, nil) == 1 else {
                 throw TLSError.openSSL("invalid CA file \(ca)")
             }
@@ -45,12 +47,9 @@ public final class TLSClientContext: @unchecked Sendable {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
         let parameters = SSL_CTX_get0_param(ctx)
         X509_VERIFY_PARAM_set_hostflags(parameters, UInt32(X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS))
-        let set = if let name {
-            X509_VERIFY_PARAM_set1_host(parameters, name, 0)
-        } else {
-            X509_VERIFY_PARAM_set1_ip_asc(parameters, server.host)
-        }
-        guard set == 1 else { throw TLSError.openSSL("cannot verify TLS peer name \(name ?? server.host)") }
+        let set = isIP ? X509_VERIFY_PARAM_set1_ip_asc(parameters, peerName)
+                       : X509_VERIFY_PARAM_set1_host(parameters, peerName, 0)
+        guard set == 1 else { throw TLSError.openSSL("invalid TLS peer name \(peerName)") }
     }
 
     static func isIPLiteral(_ host: String) -> Bool {

@@ -59,6 +59,7 @@ public struct TLSConnection {
     /// `wantsWrite`); `.endOfFile` on close_notify or a plain EOF; `.failed(errno or -1)` otherwise.
     public func read(_ pointer: UnsafeMutableRawPointer, _ count: Int) -> IOResult {
         ERR_clear_error()
+        errno = 0
         var n = 0
         let result = SSL_read_ex(ssl, pointer, count, &n)
         let code = errno
@@ -70,6 +71,7 @@ public struct TLSConnection {
     public func write(_ bytes: UnsafeRawBufferPointer) -> IOResult {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return .bytes(0) }
         ERR_clear_error()
+        errno = 0
         var n = 0
         let result = SSL_write_ex(ssl, base, bytes.count, &n)
         let code = errno
@@ -104,8 +106,10 @@ public struct TLSConnection {
     public var version: String { String(cString: SSL_get_version(ssl)) }
 
     /// Sends close_notify once, best effort: a non-blocking socket may not take it, and the peer's
-    /// close_notify is not waited for.
+    /// close_notify is not waited for. Nothing is sent after a failed handshake or a fatal error
+    /// (OpenSSL forbids it; both leave the connection "in init").
     public func shutdown() {
+        guard SSL_is_init_finished(ssl) == 1 else { return }
         ERR_clear_error()
         _ = SSL_shutdown(ssl)
     }

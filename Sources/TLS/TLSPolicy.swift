@@ -9,8 +9,10 @@ enum TLSPolicy {
         + "DHE-RSA-CHACHA20-POLY1305"
     static let groups = "X25519:prime256v1:secp384r1"
 
-    /// A new context of `method` with the policy applied.
+    /// A new context of `method` with the policy applied. Starts with an empty error queue, so
+    /// that errors reported while setting the context up are its own.
     static func makeContext(_ method: OpaquePointer?) throws(TLSError) -> OpaquePointer {
+        ERR_clear_error()
         guard let ctx = SSL_CTX_new(method) else { throw TLSError.openSSL("cannot create a TLS context") }
         guard sl_ctx_set_min_proto_version(ctx, TLS1_2_VERSION) == 1,
               sl_ctx_set_max_proto_version(ctx, TLS1_3_VERSION) == 1,

@@ -1,5 +1,6 @@
 import COpenSSL
 import Config
+import Glibc
 
 /// The TLS side of one frontend: one SSL_CTX per certificate, chosen by SNI, the first being the
 /// default. Created by the master before it forks, so all workers of a generation share the

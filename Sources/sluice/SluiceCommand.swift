@@ -2,6 +2,7 @@ import ArgumentParser
 import Config
 import Glibc
 import Proxy
+import TLS
 
 struct SluiceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,7 +23,13 @@ struct SluiceCommand: ParsableCommand {
         let loaded = ConfigLoader.load(path: config)
         if test {
             switch loaded {
-            case .success:
+            case .success(let c):
+                // Certificates and keys are part of the check: readable, valid, matching.
+                let problems = TLSServerContext.check(c, file: config)
+                if !problems.isEmpty {
+                    for p in problems { printError(p) }
+                    throw ExitCode(1)
+                }
                 print("configuration ok")
                 return
             case .failure(let errors):
