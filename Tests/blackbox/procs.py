@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import time
 from typing import Callable, Optional
 
@@ -167,3 +168,29 @@ def stats_block(port: int, allow=("127.0.0.0/8",)) -> str:
     """A top-level `stats { ... }` block (for http_config(main_extra=...))."""
     lines = [f"    listen 127.0.0.1:{port};"] + [f"    allow {a};" for a in allow]
     return "stats {\n" + "\n".join(lines) + "\n}\n"
+
+
+def quiet_port(host: str = "127.0.0.1") -> int:
+    """A free port *below* the kernel's ephemeral range: no client socket of a busy test can
+    be given it as its source port meanwhile (free_port() picks from the ephemeral range)."""
+    import random
+    try:
+        low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(max(1025, low - 12000), low)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
+
+
+def wait_listening(port: int, timeout: float = 3.0) -> None:
+    """Wait until something LISTENs on `port`, without connecting to it (a probe connection
+    would show in the connection counters)."""
+    wait_until(lambda: listening_inodes(port), timeout, what=f"a listener on port {port}")

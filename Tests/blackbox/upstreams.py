@@ -15,6 +15,7 @@ import json
 import os
 import re
 import signal
+import random
 import socket
 import subprocess
 import threading
@@ -36,11 +37,37 @@ SLUICE_BIN = os.environ.get("SLUICE_BIN", str(REPO / ".build" / "release" / "slu
 
 # --------------------------------------------------------------------------- ports
 
+def _ephemeral_range() -> tuple:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+            return low, high
+    except OSError:
+        return 32768, 60999
+
+
+_EPHEMERAL = _ephemeral_range()
+_ports_given = set()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port that nothing listens on right now (bind to 0, read it, release it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A port that nothing uses right now, taken from OUTSIDE the kernel's ephemeral range:
+    a port from bind(0) can be grabbed as the local port of some client connection before
+    the proxy binds it ("Address already in use"); ports below the range never are."""
+    low = 10000
+    high = _EPHEMERAL[0] - 1 if _EPHEMERAL[0] > low + 1000 else 32767
+    for _ in range(1000):
+        port = random.randint(low, high)
+        if port in _ports_given or (_EPHEMERAL[0] <= port <= _EPHEMERAL[1]):
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+        _ports_given.add(port)
+        return port
+    raise RuntimeError("no free port found")
 
 
 class DeadPort:
