@@ -6,7 +6,7 @@ SWIFT      ?= swift
 PYTHON     ?= python3
 SLUICE_BIN := .build/release/sluice
 RUN_APT    := libssl-dev openssl curl
-TEST_APT   := wrk chromium
+TEST_APT   := wrk chromium slowhttptest
 TEST_PY    := pytest requests werkzeug flask prometheus-client
 
 .PHONY: all build release run test unit blackbox bench deps test-deps clean

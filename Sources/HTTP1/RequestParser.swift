@@ -41,7 +41,7 @@ public enum RequestParser {
         pos = try HeadLines.lineEnd(p, pos, end, status: 400)
 
         let method = classify(p, methodEnd)
-        try checkTarget(p, targetStart, targetEnd, method: method, methodEnd: methodEnd)
+        let authority = try checkTarget(p, targetStart, targetEnd, method: method, methodEnd: methodEnd)
 
         try HeadLines.parseFields(p, from: pos, headLength: end, headers: headers, status: 400, tableFullStatus: 431)
         let s = try FieldRules.summarize(p, headers: headers, status: 400)
@@ -54,6 +54,17 @@ public enum RequestParser {
             // the proxy does not implement (SPEC: 501), whether or not chunked comes last.
             if s.codingCount > 1 || !s.lastCodingIsChunked {
                 throw HTTPError(status: 501, reason: "unsupported transfer coding")
+            }
+            // Forwarded verbatim, so only the plain spelling passes: `, chunked` or `chunked,`
+            // (empty list elements) may be read differently by the next server.
+            let fields = headers.fields
+            var i = 0
+            while i < headers.count {
+                let f = fields[i]
+                if f.known == .transferEncoding && !Bytes.equals(p, Int(f.valueStart), Int(f.valueEnd), "chunked") {
+                    throw bad("transfer-encoding must be exactly chunked")
+                }
+                i += 1
             }
             framing = .chunked
         } else if s.contentLength >= 0 {
@@ -70,6 +81,11 @@ public enum RequestParser {
             hostStart = Int(h.valueStart)
             hostEnd = Int(h.valueEnd)
             guard FieldRules.isValidHost(p, hostStart, hostEnd) else { throw bad("invalid host") }
+            // RFC 9112 §3.2.2: the target's authority is the host; a different Host field would
+            // let the proxy and the server act on different hosts.
+            if let authority, !Bytes.equals(p, authority.lowerBound, authority.upperBound, hostStart, hostEnd) {
+                throw bad("host does not match the absolute-form target")
+            }
         } else if version == .http11 {
             throw bad("missing host")
         }
@@ -110,12 +126,22 @@ public enum RequestParser {
     }
 
     /// origin-form, absolute-form (http/https), or "*" for OPTIONS; CONNECT and authority-form are refused.
-    static func checkTarget(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, method: Method, methodEnd: Int) throws(HTTPError) {
+    /// Validates the target's form; returns the authority of an absolute-form target (checked
+    /// against Host by the caller), nil for the other forms.
+    static func checkTarget(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, method: Method,
+                            methodEnd: Int) throws(HTTPError) -> Range<Int>? {
         if method == .other && Bytes.equalsExactly(p, 0, methodEnd, "CONNECT") { throw bad("connect not supported") }
-        if p[start] == 0x2F { return }
+        // A fragment never belongs in a request target (RFC 9112 §3.2); forwarding it lets
+        // proxy and server disagree on the path (cf. CVE-2023-45539).
+        var i = start
+        while i < end {
+            if p[i] == 0x23 { throw bad("fragment in request target") }
+            i += 1
+        }
+        if p[start] == 0x2F { return nil }
         if end - start == 1 && p[start] == 0x2A {
             guard method == .options else { throw bad("asterisk-form without options") }
-            return
+            return nil
         }
         var authority = start
         if Bytes.hasPrefix(p, start, end, "http://") {
@@ -125,6 +151,12 @@ public enum RequestParser {
         } else {
             throw bad("invalid request target form")
         }
-        guard authority < end, p[authority] != 0x2F else { throw bad("absolute-form without host") }
+        var authorityEnd = authority
+        while authorityEnd < end && p[authorityEnd] != 0x2F && p[authorityEnd] != 0x3F {
+            if p[authorityEnd] == 0x40 { throw bad("userinfo in request target") }
+            authorityEnd += 1
+        }
+        guard authorityEnd > authority else { throw bad("absolute-form without host") }
+        return authority..<authorityEnd
     }
 }

@@ -159,6 +159,13 @@ final class HealthChecker {
         if healthy {
             checks[i].failures = 0
             checks[i].successes += 1
+            // A passing check outranks passive failures: a restarted server is back as soon as
+            // it answers its checks, not only when `fail_timeout` runs out.
+            if server.counters.downUntil > now && checks[i].successes >= checks[i].config.rise {
+                server.counters.downUntil = 0
+                server.counters.failCount = 0
+                logger.info("\(label) passed \(checks[i].successes) health checks; clearing its passive failures")
+            }
             if server.counters.checkDown && checks[i].successes >= checks[i].config.rise {
                 server.counters.checkDown = false
                 logger.info("\(label) is up (\(checks[i].successes) successful health checks)")

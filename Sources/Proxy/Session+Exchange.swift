@@ -34,7 +34,7 @@ extension Session {
         switch readUpstream(respIn.base! + respIn.end, worker.buffers.size - respIn.end) {
         case .bytes(let n):
             respIn.end += n
-            deadline = worker.now + Int64(worker.backends[backend].config.readTimeoutMs)
+            deadline = exchangeDeadline()
             absorbResponse()
             return true
         case .wouldBlock:

@@ -146,7 +146,7 @@ extension Session {
         case .bytes(let n):
             reqIn.end += n
             clientBytesIn += n
-            deadline = worker.now + Int64(worker.backends[backend].config.readTimeoutMs)
+            deadline = exchangeDeadline()
             _ = absorbRequestBody()
             return true
         case .wouldBlock:

@@ -101,9 +101,8 @@ extension Session {
     }
 
     func enterExchange() {
-        let b = worker.backends[backend]
         state = isTCP ? .tunnel : .exchange
-        deadline = worker.now + Int64(isTCP ? worker.frontends[frontend].config.idleTimeoutMs : b.config.readTimeoutMs)
+        deadline = isTCP ? worker.now + Int64(worker.frontends[frontend].config.idleTimeoutMs) : exchangeDeadline()
     }
 
     func attachUpstream(_ fd: Int32, reused: Bool) {

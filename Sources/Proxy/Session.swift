@@ -127,6 +127,10 @@ final class Session {
         case .exchange:
             if respStarted {
                 close()
+            } else if !reqBody.done {
+                // The client stopped sending its body: its fault, not the upstream's (as nginx's
+                // client_body_timeout), so no failure is counted against the server.
+                respond(status: 408)
             } else {
                 worker.logger.warn("upstream \(serverName) did not answer within timeout read")
                 recordUpstreamFailure()
@@ -182,8 +186,8 @@ final class Session {
             if respOut.isEmpty { worker.buffers.give(&respOut) }
             if state == .exchange {
                 // Waiting on the client (`timeout send`) or, once it took everything, on the upstream.
-                deadline = worker.now + Int64(clientPending ? worker.frontends[frontend].config.sendTimeoutMs
-                                                            : worker.backends[backend].config.readTimeoutMs)
+                deadline = clientPending ? worker.now + Int64(worker.frontends[frontend].config.sendTimeoutMs)
+                                         : exchangeDeadline()
             }
             return true
         case .wouldBlock:
@@ -196,6 +200,14 @@ final class Session {
             close()
             return false
         }
+    }
+
+    /// While a request is in flight: `timeout read` between upstream bytes, and while the
+    /// client is still sending its body, at most `timeout idle` between the client's bytes.
+    func exchangeDeadline() -> Int64 {
+        let read = Int64(worker.backends[backend].config.readTimeoutMs)
+        if reqBody.done { return worker.now + read }
+        return worker.now + min(read, Int64(worker.frontends[frontend].config.idleTimeoutMs))
     }
 
     // MARK: Endings

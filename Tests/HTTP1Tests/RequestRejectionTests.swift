@@ -195,3 +195,27 @@ final class RequestRejectionTests: XCTestCase {
         XCTAssertEqual(e.description, "400 both content-length and transfer-encoding")
     }
 }
+
+/// Rules added after the black-box conformance table found requests other proxies have been
+/// exploited with.
+final class SmugglingHardeningTests: XCTestCase {
+    func testFragmentInTargetIsRejected() {
+        assertRequestRejected("GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n", 400)
+        assertRequestRejected("GET /#/../admin HTTP/1.1\r\nHost: a\r\n\r\n", 400)
+    }
+
+    func testUserinfoInAbsoluteFormIsRejected() {
+        assertRequestRejected("GET http://user@a/ HTTP/1.1\r\nHost: a\r\n\r\n", 400)
+    }
+
+    func testAbsoluteFormHostMustMatchHostField() {
+        assertRequestRejected("GET http://admin.test/ HTTP/1.1\r\nHost: example.test\r\n\r\n", 400)
+        assertRequestRejected("GET http://a:8080/x HTTP/1.1\r\nHost: a\r\n\r\n", 400)
+    }
+
+    func testTransferEncodingWithEmptyElementsIsRejected() {
+        for value in [", chunked", "chunked,", " ,chunked"] {
+            assertRequestRejected("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \(value)\r\n\r\n", 400)
+        }
+    }
+}
