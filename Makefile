@@ -9,7 +9,7 @@ RUN_APT    := libssl-dev openssl curl
 TEST_APT   := wrk chromium slowhttptest
 TEST_PY    := pytest requests werkzeug flask prometheus-client
 
-.PHONY: all build release run test unit blackbox bench deps test-deps clean
+.PHONY: all build release run test unit blackbox bench fuzz deps test-deps clean
 
 all: release
 
@@ -48,8 +48,13 @@ blackbox: test-deps release
 
 test: test-deps release unit blackbox
 
+FUZZ_SECONDS ?= 15
+# Fuzz the HTTP/1 parsers and the config loader (libFuzzer + ASan), FUZZ_SECONDS per target.
+fuzz:
+	SWIFT=$(SWIFT) tools/fuzz.sh $(FUZZ_SECONDS)
+
 bench: release
 	$(PYTHON) bench/run.py
 
 clean:
-	rm -rf .build
+	rm -rf .build Fuzz/.build

@@ -140,3 +140,18 @@ final class SyntaxTests: XCTestCase {
         XCTAssertEqual(errorLines(minimalConfig(top: "workers 2 { }")), ["proxy.conf:10:11: unexpected \"{\""])
     }
 }
+
+/// Found by FuzzConfig: a quoted argument may hold a newline, and an error quoting it must still
+/// be a single FILE:LINE:COL line.
+final class ErrorMessageLineTests: XCTestCase {
+    func testQuotedNewlineIsEscapedInTheMessage() {
+        guard case .failure(let errors) = ConfigLoader.parse(text: "workers \"1\n2\";\n", file: "f.conf") else {
+            return XCTFail("expected an error")
+        }
+        for e in errors.errors {
+            XCTAssertFalse(e.description.contains("\n"), e.description)
+            XCTAssertTrue(e.description.hasPrefix("f.conf:1:9: "), e.description)
+        }
+        XCTAssertTrue(errors.errors.contains { $0.description.contains("\\n") })
+    }
+}
