@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """sluice benchmark: sluice vs HAProxy vs nginx, same workloads, same upstream, one run.
 
-    python3 bench/run.py                      # full run (about 110 s here), all proxies
-    python3 bench/run.py --quick              # shorter run (about 35 s)
+    python3 bench/run.py                      # full run (about 135 s here), all proxies
+    python3 bench/run.py --quick              # shorter run (about 50 s)
     python3 bench/run.py --proxies haproxy,nginx --no-direct
 
 Every proxy runs one worker / thread in front of the same nginx upstream (one worker process,
@@ -15,6 +15,14 @@ adds X-Forwarded-For. Workloads, per proxy:
   idle conns      N client connections that each made one keep-alive request and then idle:
                   growth of the proxy's RSS (all its processes) per connection, measured on a
                   freshly started proxy (JSON also has "idle_fresh": connections that sent nothing)
+  TLS keep-alive  wrk -t1 -c50 over https to the proxy's TLS listener: req/s, p99, CPU us/request
+  TLS handshakes  2 parallel `openssl s_time -new` (full handshakes, no resumption, no request):
+                  handshakes/s, proxy CPU us/handshake.  (wrk -H "Connection: close" over https
+                  is not used: wrk resumes the previous session on every reconnect.)
+
+Every proxy terminates TLS with the same self-signed ECDSA P-256 certificate and the same policy
+(TLS 1.2 + 1.3, Mozilla intermediate ciphers and groups, client cipher preference, session tickets
+on, ALPN http/1.1); the TLS figures are a second table (no direct row: the upstream is plain HTTP).
 
 All proxies run at once on their own ports; the wrk workloads run in rounds that rotate through
 the targets, so slow drifts of a shared machine hit every proxy alike. On a 2-core VM the
@@ -37,10 +45,12 @@ import json
 import os
 import platform
 import pwd
+import re
 import resource
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -57,10 +67,23 @@ HOST = "127.0.0.1"
 
 PROFILES = {
     # seconds of wrk warm-up; keep-alive rounds x seconds; conn-per-request rounds x seconds;
-    # 100 MiB downloads per target; idle connections per proxy
-    "full":  dict(warmup=1, rounds=4, keepalive=4, close_rounds=2, close=3, downloads=3, idle=5000),
-    "quick": dict(warmup=1, rounds=1, keepalive=3, close_rounds=1, close=2, downloads=1, idle=2000),
+    # 100 MiB downloads per target; idle connections per proxy; TLS keep-alive rounds x seconds;
+    # TLS new-handshake rounds x seconds (with hs_clients parallel `openssl s_time -new`)
+    "full":  dict(warmup=1, rounds=3, keepalive=4, close_rounds=2, close=3, downloads=3, idle=5000,
+                  tls_rounds=2, tls_keepalive=3, hs_rounds=2, handshake=3, hs_clients=2),
+    "quick": dict(warmup=1, rounds=1, keepalive=3, close_rounds=1, close=2, downloads=1, idle=2000,
+                  tls_rounds=1, tls_keepalive=2, hs_rounds=1, handshake=2, hs_clients=2),
 }
+
+# TLS: one ECDSA P-256 certificate for all three proxies, and the same protocol policy for all:
+# TLS 1.2 + 1.3, Mozilla "intermediate" ciphers and groups, client cipher preference, session
+# tickets on, ALPN http/1.1 (sluice's built-in defaults, configured explicitly for the others).
+TLS12_CIPHERS = ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                 "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+                 "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305")
+TLS13_SUITES = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+TLS_GROUPS = "X25519:prime256v1:secp384r1"
+TLS_KEY = "ECDSA P-256"
 
 ALL_PROXIES = ["sluice", "haproxy", "nginx"]
 
@@ -82,7 +105,7 @@ def log(msg):
 # --------------------------------------------------------------------------------------------
 
 def ensure_tools(proxies):
-    needed = {"wrk": "wrk", "nginx": "nginx-light"}  # nginx is always needed: it is the upstream
+    needed = {"wrk": "wrk", "nginx": "nginx-light", "openssl": "openssl"}  # nginx is always the upstream
     if "haproxy" in proxies:
         needed["haproxy"] = "haproxy"
     missing = [pkg for exe, pkg in needed.items() if not shutil.which(exe) and not os.path.exists("/usr/sbin/" + exe)]
@@ -352,8 +375,41 @@ http {
     return Server("upstream-nginx", [exe("nginx"), "-p", d, "-c", conf], tmp, port)
 
 
-def nginx_proxy(tmp, port, up_port):
+def make_certificate(tmp):
+    """One self-signed ECDSA P-256 certificate (bench.test, 127.0.0.1) for all proxies: PEM
+    certificate, key, and both in one file (HAProxy's `crt`)."""
+    d = os.path.join(tmp, "tls")
+    os.makedirs(d, exist_ok=True)
+    cert, key, both = (os.path.join(d, n) for n in ("cert.pem", "key.pem", "both.pem"))
+    try:
+        r = subprocess.run([exe("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                            "-nodes", "-keyout", key, "-out", cert, "-days", "30", "-subj", "/CN=bench.test",
+                            "-addext", "subjectAltName=DNS:bench.test,IP:127.0.0.1"],
+                           capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise BenchError("openssl req: %s" % e)
+    if r.returncode != 0:
+        raise BenchError("openssl req failed: %s" % r.stderr.strip()[-200:])
+    with open(both, "w") as f:
+        f.write(open(cert).read() + open(key).read())
+    return {"cert": cert, "key": key, "pem": both}
+
+
+def nginx_proxy(tmp, port, up_port, tls_port=None, cert=None):
     head, d = nginx_common(tmp, "nginx")
+    tls = ""
+    if tls_port:
+        tls = """        listen %(host)s:%(tls_port)d ssl backlog=4096;
+        ssl_certificate %(cert)s;
+        ssl_certificate_key %(key)s;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers %(ciphers)s;
+        ssl_conf_command Ciphersuites %(suites)s;
+        ssl_ecdh_curve %(groups)s;
+        ssl_prefer_server_ciphers off;
+        ssl_session_tickets on;
+""" % dict(host=HOST, tls_port=tls_port, cert=cert["cert"], key=cert["key"], ciphers=TLS12_CIPHERS,
+           suites=TLS13_SUITES, groups=TLS_GROUPS)
     conf = os.path.join(d, "nginx.conf")
     with open(conf, "w") as f:
         f.write(head + """worker_processes 1;
@@ -370,7 +426,7 @@ http {
     }
     server {
         listen %(host)s:%(port)d backlog=4096;
-        location / {
+%(tls)s        location / {
             proxy_pass http://up;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
@@ -378,7 +434,7 @@ http {
         }
     }
 }
-""" % dict(temps=nginx_temp_paths(d), host=HOST, port=port, up=up_port))
+""" % dict(temps=nginx_temp_paths(d), host=HOST, port=port, up=up_port, tls=tls))
     # master + 1 worker; CPU and RSS are summed over both
     return Server("nginx", [exe("nginx"), "-p", d, "-c", conf], tmp, port)
 
@@ -389,7 +445,7 @@ def haproxy_maxconn():
     return max(1000, min(20000, (NOFILE - 100) // 2))
 
 
-def haproxy_proxy(tmp, port, up_port):
+def haproxy_proxy(tmp, port, up_port, tls_port=None, cert=None):
     d = os.path.join(tmp, "haproxy")
     os.makedirs(d, exist_ok=True)
     conf = os.path.join(d, "haproxy.cfg")
@@ -398,6 +454,10 @@ def haproxy_proxy(tmp, port, up_port):
     nbthread 1
     maxconn %(maxconn)d
     pidfile %(d)s/haproxy.pid
+    ssl-default-bind-ciphers %(ciphers)s
+    ssl-default-bind-ciphersuites %(suites)s
+    ssl-default-bind-curves %(groups)s
+    ssl-default-bind-options ssl-min-ver TLSv1.2 prefer-client-ciphers
 
 defaults
     mode http
@@ -411,16 +471,18 @@ defaults
 
 frontend bench
     bind %(host)s:%(port)d
-    default_backend up
+%(tls)s    default_backend up
 
 backend up
     server s1 %(host)s:%(up)d
-""" % dict(d=d, host=HOST, port=port, up=up_port, maxconn=haproxy_maxconn()))
+""" % dict(d=d, host=HOST, port=port, up=up_port, maxconn=haproxy_maxconn(), ciphers=TLS12_CIPHERS,
+           suites=TLS13_SUITES, groups=TLS_GROUPS,
+           tls="    bind %s:%d ssl crt %s alpn http/1.1\n" % (HOST, tls_port, cert["pem"]) if tls_port else ""))
     # -db: foreground, no daemon, one process (not master-worker)
     return Server("haproxy", [exe("haproxy"), "-db", "-f", conf], tmp, port)
 
 
-def sluice_proxy(tmp, port, up_port, binary):
+def sluice_proxy(tmp, port, up_port, binary, tls_port=None, cert=None):
     d = os.path.join(tmp, "sluice")
     os.makedirs(d, exist_ok=True)
     conf = os.path.join(d, "sluice.conf")
@@ -428,8 +490,9 @@ def sluice_proxy(tmp, port, up_port, binary):
         f.write("""workers 1;
 error_log stderr warn;
 backend up { server %(host)s:%(up)d; keepalive 64; }
-frontend bench { listen %(host)s:%(port)d; backend up; }
-""" % dict(host=HOST, port=port, up=up_port))
+frontend bench { listen %(host)s:%(port)d; %(tls)sbackend up; }
+""" % dict(host=HOST, port=port, up=up_port,
+           tls="listen %s:%d tls; certificate %s %s; " % (HOST, tls_port, cert["cert"], cert["key"]) if tls_port else ""))
     return Server("sluice", [binary, "-c", conf], tmp, port)
 
 
@@ -516,11 +579,11 @@ def parse_duration_ms(text):
     return float(text)
 
 
-def run_wrk(port, seconds, extra=(), latency=True):
+def run_wrk(port, seconds, extra=(), latency=True, scheme="http"):
     argv = ["wrk", "-t1", "-c50", "-d%ds" % seconds, "--timeout", "2s"]
     if latency:
         argv.append("--latency")
-    argv += list(extra) + ["http://%s:%d/" % (HOST, port)]
+    argv += list(extra) + ["%s://%s:%d/" % (scheme, HOST, port)]
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         r = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 20)
@@ -562,11 +625,11 @@ def run_wrk(port, seconds, extra=(), latency=True):
     return res
 
 
-def wrk_workload(server, port, seconds, extra=(), latency=True, upstream=None):
+def wrk_workload(server, port, seconds, extra=(), latency=True, upstream=None, scheme="http"):
     """Run wrk; CPU of the measured server's tree (and of the upstream's) per completed request."""
     cpu0 = server.cpu()
     up0 = upstream.cpu() if upstream is not None else None
-    w = run_wrk(port, seconds, extra, latency)
+    w = run_wrk(port, seconds, extra, latency, scheme)
     cpu1 = server.cpu()
     up1 = upstream.cpu() if upstream is not None else None
     w["cpu_s"] = cpu1 - cpu0
@@ -595,6 +658,61 @@ def big_download(port, times):
         total_bytes += n
         total_time += dt
     return {"gbps": total_bytes / total_time / 1e9, "runs_gbps": runs, "bytes": total_bytes, "seconds": total_time}
+
+
+def tls_sanity(port):
+    """GET / over TLS (no verification: the certificate is self-signed) answers the upstream's
+    body; returns what was negotiated."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["http/1.1"])
+    with socket.create_connection((HOST, port), timeout=5) as raw:
+        with ctx.wrap_socket(raw, server_hostname="bench.test") as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: bench.test\r\nConnection: close\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            info = {"version": s.version(), "cipher": s.cipher()[0], "alpn": s.selected_alpn_protocol()}
+    head, _, body = data.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200") or body != SMALL_BODY:
+        raise BenchError("GET / over TLS answered %r ... %r" % (head[:40], body[:40]))
+    return info
+
+
+def s_time_workload(server, port, seconds, clients):
+    """`clients` parallel `openssl s_time -new` for `seconds`: full handshakes (no session
+    resumption, no request), counted over the wall time of the run; the proxy's CPU per handshake."""
+    argv = [exe("openssl"), "s_time", "-connect", "%s:%d" % (HOST, port), "-new", "-time", str(seconds)]
+    cpu0 = server.cpu()
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+             for _ in range(clients)]
+    outs = []
+    try:
+        for p in procs:
+            outs.append(p.communicate(timeout=seconds + 20)[0].decode(errors="replace"))
+    except subprocess.TimeoutExpired:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        raise BenchError("openssl s_time did not finish within %ds" % (seconds + 20))
+    wall = time.perf_counter() - t0
+    cpu1 = server.cpu()
+    total = 0
+    for p, out in zip(procs, outs):
+        m = re.search(r"^(\d+) connections in [\d.]+s;", out, re.M)
+        if p.returncode != 0 or not m:
+            raise BenchError("openssl s_time failed (%s): %s" % (p.returncode, out.strip()[-200:]))
+        total += int(m.group(1))
+    if total == 0:
+        raise BenchError("openssl s_time made no connection")
+    return {"handshakes": total, "seconds": wall, "rate": total / wall, "cpu_s": cpu1 - cpu0,
+            "cpu_us_per_handshake": (cpu1 - cpu0) * 1e6 / total}
 
 
 def idle_connections(server, port, count, send_request=True):
@@ -657,8 +775,9 @@ class Budget:
 class Target:
     """A row of the table: a proxy (server) or the upstream itself (direct, server None)."""
 
-    def __init__(self, name, server, port, upstream):
+    def __init__(self, name, server, port, upstream, tls_port=None):
         self.name, self.server, self.port, self.upstream = name, server, port, upstream
+        self.tls_port = tls_port  # the proxy's TLS listener (same process), None for direct
         self.row = {"errors": {}, "notes": [], "restarts": 0}
         self.direct = server is None
         self.ok = True  # False once it could not be started: no more workloads
@@ -745,13 +864,16 @@ def aggregate_wrk(runs):
     return out
 
 
-def wrk_phase(targets, key, rounds, seconds, budget, extra=(), latency=True, warmup=0):
-    """`rounds` interleaved wrk runs per target; results aggregated into row[key]."""
+def wrk_phase(targets, key, rounds, seconds, budget, extra=(), latency=True, warmup=0, tls=False):
+    """`rounds` interleaved wrk runs per target; results aggregated into row[key].
+    tls: against the proxies' TLS listeners (https URL)."""
     runs = {t.name: [] for t in targets}
+    scheme = "https" if tls else "http"
+    port_of = (lambda t: t.tls_port) if tls else (lambda t: t.port)
     if warmup:
         for t in targets:
             if t.ok and t.ensure_running(key) and budget.allows(warmup + 3):
-                guarded(t, key, lambda: run_wrk(t.port, warmup, latency=False))  # fill pools, warm caches
+                guarded(t, key, lambda: run_wrk(port_of(t), warmup, latency=False, scheme=scheme))  # warm up
     for r in range(rounds):
         for t in rotated(targets, r):
             if not t.ok or not t.ensure_running(key):
@@ -759,8 +881,8 @@ def wrk_phase(targets, key, rounds, seconds, budget, extra=(), latency=True, war
             if not budget.allows(seconds + 5):
                 t.error(key, "round %d skipped: time budget" % (r + 1))
                 continue
-            w = guarded(t, key, lambda: wrk_workload(t.measured, t.port, seconds, extra, latency,
-                                                      None if t.direct else t.upstream))
+            w = guarded(t, key, lambda: wrk_workload(t.measured, port_of(t), seconds, extra, latency,
+                                                      None if t.direct else t.upstream, scheme))
             if w is not None:
                 w.pop("raw", None)
                 runs[t.name].append(w)
@@ -791,6 +913,31 @@ def big_phase(targets, downloads, budget):
             t.row["big"] = {"gbps": total_bytes / total_time / 1e9, "bytes": total_bytes,
                             "runs_gbps": [round(x["gbps"], 3) for x in per[t.name]]}
             log("[%s] 100 MiB body: %.2f GB/s %s" % (t.name, t.row["big"]["gbps"], t.row["big"]["runs_gbps"]))
+
+
+def handshake_phase(targets, rounds, seconds, clients, budget):
+    """New TLS handshakes: `rounds` interleaved s_time runs per target, aggregated in row["tls_handshake"]."""
+    per = {t.name: [] for t in targets}
+    for r in range(rounds):
+        for t in rotated(targets, r):
+            if not t.ok or not t.ensure_running("tls_handshake"):
+                continue
+            if not budget.allows(seconds + 5):
+                t.error("tls_handshake", "round %d skipped: time budget" % (r + 1))
+                continue
+            res = guarded(t, "tls_handshake", lambda: s_time_workload(t.server, t.tls_port, seconds, clients))
+            if res is not None:
+                per[t.name].append(res)
+                log("[%s] tls_handshake round %d: %.0f handshakes/s, %.1f us CPU/handshake"
+                    % (t.name, r + 1, res["rate"], res["cpu_us_per_handshake"]))
+    for t in targets:
+        runs = per[t.name]
+        if runs:
+            n = sum(x["handshakes"] for x in runs)
+            t.row["tls_handshake"] = {
+                "rate": n / sum(x["seconds"] for x in runs), "handshakes": n,
+                "cpu_us_per_handshake": sum(x["cpu_s"] for x in runs) * 1e6 / n,
+                "rounds": [{k: round(x[k], 2) for k in ("rate", "cpu_us_per_handshake", "seconds")} for x in runs]}
 
 
 def idle_phase(targets, count, budget):
@@ -839,6 +986,16 @@ def run_all(targets, prof, budget):
     wrk_phase(live, "keepalive", prof["rounds"], prof["keepalive"], budget, warmup=prof["warmup"])
     wrk_phase(live, "close", prof["close_rounds"], prof["close"], budget,
               extra=("-H", "Connection: close"), latency=False)
+    tls = []
+    for t in live:
+        if t.tls_port and t.ok and t.ensure_running("tls"):
+            info = guarded(t, "tls", lambda: tls_sanity(t.tls_port))
+            if info is not None:
+                t.row["tls"] = info
+                tls.append(t)
+    wrk_phase(tls, "tls_keepalive", prof["tls_rounds"], prof["tls_keepalive"], budget,
+              warmup=prof["warmup"], tls=True)
+    handshake_phase(tls, prof["hs_rounds"], prof["handshake"], prof["hs_clients"], budget)
     big_phase(live, prof["downloads"], budget)
     idle_phase(live, prof["idle"], budget)
     for t in targets:
@@ -862,10 +1019,20 @@ COLUMNS = [
 ]
 COLUMN_KEYS = ["keepalive", "keepalive", "keepalive", "keepalive", "close", "close", "big", "idle"]
 
+TLS_COLUMNS = [
+    ("TLS req/s", lambda r: r.get("tls_keepalive", {}).get("rps"), "{:,.0f}"),
+    ("TLS CPU µs/req", lambda r: r.get("tls_keepalive", {}).get("cpu_us_per_req"), "{:.2f}"),
+    ("TLS p99 ms", lambda r: r.get("tls_keepalive", {}).get("p99_ms"), "{:.3f}"),
+    ("new handshakes/s", lambda r: r.get("tls_handshake", {}).get("rate"), "{:,.0f}"),
+    ("CPU µs/handshake", lambda r: r.get("tls_handshake", {}).get("cpu_us_per_handshake"), "{:.1f}"),
+]
+TLS_COLUMN_KEYS = ["tls_keepalive", "tls_keepalive", "tls_keepalive", "tls_handshake", "tls_handshake"]
 
-def render_table(order, results):
+
+def render_table(order, results, columns=COLUMNS, column_keys=COLUMN_KEYS, start_keys=("start",)):
     ref = results.get("haproxy", {})
-    header = ["proxy"] + [c[0] for c in COLUMNS]
+    columns = list(zip(columns, column_keys))
+    header = ["proxy"] + [c[0] for c, _ in columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for name in order:
         row = results.get(name)
@@ -873,8 +1040,8 @@ def render_table(order, results):
             continue
         label = "direct to upstream" if name == "direct" else name
         cells = [label]
-        start_err = row["errors"].get("start")
-        for (title, get, fmt), key in zip(COLUMNS, COLUMN_KEYS):
+        start_err = next((row["errors"][k] for k in start_keys if k in row["errors"]), None)
+        for (title, get, fmt), key in columns:
             if start_err:
                 cells.append("")
                 continue
@@ -888,7 +1055,7 @@ def render_table(order, results):
             if name == "direct" and "CPU" in title:
                 cells.append("(%s upstream)" % text)
                 continue
-            r = get(ref) if ref and "start" not in ref.get("errors", {}) else None
+            r = get(ref) if ref and not any(k in ref.get("errors", {}) for k in start_keys) else None
             if r:
                 text += " (%.2fx)" % (v / r)
             cells.append(text)
@@ -904,7 +1071,8 @@ def main():
     ap.add_argument("--proxies", default=",".join(ALL_PROXIES),
                     help="comma-separated subset of %s (default: all)" % ",".join(ALL_PROXIES))
     ap.add_argument("--no-direct", action="store_true", help="skip the direct-to-upstream reference row")
-    ap.add_argument("--quick", action="store_true", help="shorter workloads (about 35 s in all)")
+    ap.add_argument("--no-tls", action="store_true", help="skip the TLS workloads (second table)")
+    ap.add_argument("--quick", action="store_true", help="shorter workloads (about 50 s in all)")
     ap.add_argument("--sluice-bin", default=os.environ.get("SLUICE_BIN", str(REPO / ".build/release/sluice")))
     ap.add_argument("--json", default=str(REPO / "bench/results/last.json"), help="where to write raw results")
     ap.add_argument("--budget", type=float, default=180.0, help="seconds; workloads that would overrun are skipped")
@@ -926,12 +1094,22 @@ def main():
         prof["idle"] = max(100, own_nofile - 100)
 
     tmp = tempfile.mkdtemp(prefix="sluice-bench-")
-    up_port, *ports = free_ports(1 + len(ALL_PROXIES) + 1)
+    up_port, *ports = free_ports(1 + 2 * len(ALL_PROXIES) + 1)
     port_of = dict(zip(ALL_PROXIES, ports))
+    tls_port_of = dict(zip(ALL_PROXIES, ports[len(ALL_PROXIES):]))
     order = ([] if args.no_direct else ["direct"]) + proxies
     upstream = upstream_server(tmp, up_port)
     targets = []
     interrupted = False
+    cert, tls_note = None, None
+    if not args.no_tls:
+        try:
+            cert = make_certificate(tmp)
+        except BenchError as e:
+            tls_note = "TLS workloads skipped: %s" % e
+            log(tls_note)
+    if cert is None:
+        tls_port_of = {}
     try:
         upstream.start()
         log("upstream nginx on %s:%d (pid %d), temp dir %s" % (HOST, up_port, upstream.pid, tmp))
@@ -946,12 +1124,13 @@ def main():
                     t.error("start", "no executable at %s (swift build -c release)" % args.sluice_bin)
                     targets.append(t)
                     continue
-                server = sluice_proxy(tmp, port_of["sluice"], up_port, args.sluice_bin)
+                server = sluice_proxy(tmp, port_of["sluice"], up_port, args.sluice_bin,
+                                      tls_port_of.get(name), cert)
             elif name == "haproxy":
-                server = haproxy_proxy(tmp, port_of["haproxy"], up_port)
+                server = haproxy_proxy(tmp, port_of["haproxy"], up_port, tls_port_of.get(name), cert)
             else:
-                server = nginx_proxy(tmp, port_of["nginx"], up_port)
-            targets.append(Target(name, server, port_of[name], upstream))
+                server = nginx_proxy(tmp, port_of["nginx"], up_port, tls_port_of.get(name), cert)
+            targets.append(Target(name, server, port_of[name], upstream, tls_port_of.get(name)))
         run_all([t for t in targets if t.ok], prof, budget)
     except KeyboardInterrupt:
         interrupted = True
@@ -981,6 +1160,24 @@ def main():
           "CPU = proxy process tree (%d ticks/s) / requests; p50/p99 = median over rounds."
           % (prof["rounds"], prof["keepalive"], prof["warmup"], prof["close_rounds"], prof["close"],
              prof["downloads"], prof["idle"], CLK_TCK))
+    tls_table = None
+    if cert is not None:
+        tls_order = [n for n in order if n != "direct"]
+        tls_table = render_table(tls_order, results, TLS_COLUMNS, TLS_COLUMN_KEYS, start_keys=("start", "tls"))
+        negotiated = sorted({"%s %s" % (results[n]["tls"]["version"], results[n]["tls"]["cipher"])
+                             for n in tls_order if "tls" in results.get(n, {})})
+        print()
+        print("TLS termination (one %s certificate for all; negotiated: %s):" % (TLS_KEY, ", ".join(negotiated) or "-"))
+        print()
+        print(tls_table)
+        print()
+        print("TLS req/s: wrk -t1 -c50 keep-alive over https, %dx%ds (after %ds warm-up); new handshakes: %d parallel "
+              "`openssl s_time -new` (full handshakes, no resumption, no request), %dx%ds; CPU = proxy process "
+              "tree / requests or handshakes."
+              % (prof["tls_rounds"], prof["tls_keepalive"], prof["warmup"], prof["hs_clients"], prof["hs_rounds"],
+                 prof["handshake"]))
+    elif tls_note:
+        print(tls_note)
     for name in order:
         row = results.get(name, {})
         for key, err in row.get("errors", {}).items():
@@ -999,11 +1196,15 @@ def main():
             "haproxy": version_of([exe("haproxy"), "-v"]),
             "nginx": version_of([exe("nginx"), "-v"]),
             "wrk": version_of(["wrk", "--version"]),
+            "openssl": version_of([exe("openssl"), "version"]),
             "sluice": version_of([args.sluice_bin, "--version"]) if os.access(args.sluice_bin, os.X_OK) else None,
         },
         "total_seconds": round(total, 1),
         "results": results,
         "table_markdown": table,
+        "tls_table_markdown": tls_table,
+        "tls": {"certificate": TLS_KEY, "ciphers_tls12": TLS12_CIPHERS, "suites_tls13": TLS13_SUITES,
+                "groups": TLS_GROUPS} if cert is not None else None,
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:

@@ -17,19 +17,27 @@ extension Session {
 
     @inline(__always)
     func writeClient(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> IOResult {
-        if let tls = clientTLS { return Session.write(tls, first, second) }
+        if let tls = clientTLS { return write(tls, first, second) }
         return Syscall.write(clientFD, first, second)
     }
 
     @inline(__always)
     func writeUpstream(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> IOResult {
-        if let tls = upstreamTLS { return Session.write(tls, first, second) }
+        if let tls = upstreamTLS { return write(tls, first, second) }
         return Syscall.write(upstreamFD, first, second)
     }
 
-    /// Two regions through TLS: the second is written only once the first is fully taken. A
-    /// retry after `.wouldBlock` offers the same bytes again, as OpenSSL requires.
-    private static func write(_ tls: TLSConnection, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> IOResult {
+    /// Two regions through TLS. When both are small they are copied together so that a head and
+    /// a short body leave as one TLS record (one write); otherwise the second is written once
+    /// the first is fully taken. A retry after `.wouldBlock` offers the same bytes again, as
+    /// OpenSSL requires (pending bytes do not change until written, so the copy is the same).
+    private func write(_ tls: TLSConnection, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> IOResult {
+        let scratch = worker.tlsScratch
+        if !first.isEmpty && !second.isEmpty && first.count + second.count <= scratch.count {
+            scratch.baseAddress!.copyMemory(from: first.baseAddress!, byteCount: first.count)
+            (scratch.baseAddress! + first.count).copyMemory(from: second.baseAddress!, byteCount: second.count)
+            return tls.write(UnsafeRawBufferPointer(rebasing: scratch[0..<(first.count + second.count)]))
+        }
         var written = 0
         if !first.isEmpty {
             switch tls.write(first) {

@@ -20,6 +20,8 @@ public final class Worker {
     /// Access logs by frontend index (nil where `access_log off`).
     let accessLogs: [AccessLog?]
     let logClock = LogClock()
+    /// Where a small response head and body are joined into one TLS record.
+    let tlsScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * 1024, alignment: 16)
     /// Parsed header offsets, reused by every head this worker parses.
     let headers = HeaderTable(capacity: 128)
     private var sessions: [Session] = []
