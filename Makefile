@@ -53,8 +53,9 @@ FUZZ_SECONDS ?= 15
 fuzz:
 	SWIFT=$(SWIFT) tools/fuzz.sh $(FUZZ_SECONDS)
 
+# SLUICE_WORKERS=auto to give sluice one worker per CPU (default 1, like HAProxy nbthread 1).
 bench: release
-	$(PYTHON) bench/run.py
+	$(PYTHON) bench/run.py --sluice-workers $(or $(SLUICE_WORKERS),1)
 
 clean:
 	rm -rf .build Fuzz/.build

@@ -482,16 +482,16 @@ backend up
     return Server("haproxy", [exe("haproxy"), "-db", "-f", conf], tmp, port)
 
 
-def sluice_proxy(tmp, port, up_port, binary, tls_port=None, cert=None):
+def sluice_proxy(tmp, port, up_port, binary, tls_port=None, cert=None, workers="1"):
     d = os.path.join(tmp, "sluice")
     os.makedirs(d, exist_ok=True)
     conf = os.path.join(d, "sluice.conf")
     with open(conf, "w") as f:
-        f.write("""workers 1;
+        f.write("""workers %(workers)s;
 error_log stderr warn;
 backend up { server %(host)s:%(up)d; keepalive 64; }
 frontend bench { listen %(host)s:%(port)d; %(tls)sbackend up; }
-""" % dict(host=HOST, port=port, up=up_port,
+""" % dict(host=HOST, port=port, up=up_port, workers=workers,
            tls="listen %s:%d tls; certificate %s %s; " % (HOST, tls_port, cert["cert"], cert["key"]) if tls_port else ""))
     return Server("sluice", [binary, "-c", conf], tmp, port)
 
@@ -1073,6 +1073,8 @@ def main():
     ap.add_argument("--no-direct", action="store_true", help="skip the direct-to-upstream reference row")
     ap.add_argument("--no-tls", action="store_true", help="skip the TLS workloads (second table)")
     ap.add_argument("--quick", action="store_true", help="shorter workloads (about 50 s in all)")
+    ap.add_argument("--sluice-workers", default=os.environ.get("SLUICE_WORKERS", "1"),
+                    help="sluice's `workers` setting: 1 (default, like the others' single thread) or auto")
     ap.add_argument("--sluice-bin", default=os.environ.get("SLUICE_BIN", str(REPO / ".build/release/sluice")))
     ap.add_argument("--json", default=str(REPO / "bench/results/last.json"), help="where to write raw results")
     ap.add_argument("--budget", type=float, default=180.0, help="seconds; workloads that would overrun are skipped")
@@ -1125,7 +1127,7 @@ def main():
                     targets.append(t)
                     continue
                 server = sluice_proxy(tmp, port_of["sluice"], up_port, args.sluice_bin,
-                                      tls_port_of.get(name), cert)
+                                      tls_port_of.get(name), cert, workers=args.sluice_workers)
             elif name == "haproxy":
                 server = haproxy_proxy(tmp, port_of["haproxy"], up_port, tls_port_of.get(name), cert)
             else:

@@ -13,6 +13,7 @@ import time
 from typing import Callable, Optional
 
 from rawhttp import get as raw_get
+from upstreams import free_port
 
 
 # ---------------------------------------------------------------------------- polling
@@ -171,23 +172,9 @@ def stats_block(port: int, allow=("127.0.0.0/8",)) -> str:
 
 
 def quiet_port(host: str = "127.0.0.1") -> int:
-    """A free port *below* the kernel's ephemeral range: no client socket of a busy test can
-    be given it as its source port meanwhile (free_port() picks from the ephemeral range)."""
-    import random
-    try:
-        low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-    except (OSError, ValueError, IndexError):
-        low = 32768
-    rng = random.Random()
-    for _ in range(200):
-        port = rng.randrange(max(1025, low - 12000), low)
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            try:
-                s.bind((host, port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port below the ephemeral range")
+    """A free port below the kernel's ephemeral range (see upstreams.free_port, which also
+    remembers what it handed out so that two picks in one test never collide)."""
+    return free_port(host)
 
 
 def wait_listening(port: int, timeout: float = 3.0) -> None:
