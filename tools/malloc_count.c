@@ -1,5 +1,6 @@
 // LD_PRELOAD library that counts heap allocations of a process and writes the total to the
-// file named by $MALLOC_COUNT_FILE when the process exits. Used to check that a steady-state
+// file $MALLOC_COUNT_FILE.<pid> when the process exits (one file per process: sluice's master
+// and workers each report their own count). Used to check that a steady-state
 // request through sluice allocates nothing (compare two runs that differ only in request count).
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -58,7 +59,9 @@ void free(void *p) {
 __attribute__((destructor)) static void report(void) {
     const char *path = getenv("MALLOC_COUNT_FILE");
     if (!path) return;
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    char file[4096];
+    snprintf(file, sizeof file, "%s.%d", path, (int)getpid());
+    int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) return;
     char line[32];
     int n = snprintf(line, sizeof line, "%ld\n", atomic_load(&allocations));
