@@ -24,10 +24,12 @@ let package = Package(
         .target(name: "Stats", dependencies: [.product(name: "Atomics", package: "swift-atomics")]),
         // epoll loop, deadlines, thin syscall layer, socket helpers.
         .target(name: "EventLoop", dependencies: ["CLinux"]),
-        // Connection state machines tying the above together; the worker.
-        .target(name: "Proxy", dependencies: ["CLinux", "EventLoop", "HTTP1", "Config", "Balancer", "Stats", "TLS"]),
+        // The worker: its event loop, client and upstream connections, exchanges, routing, access logs.
+        .target(name: "DataPath", dependencies: ["CLinux", "EventLoop", "HTTP1", "Config", "Balancer", "Stats", "TLS"]),
+        // The master: worker supervision, listeners, signals, reloads, health checks, stats endpoint.
+        .target(name: "Supervisor", dependencies: ["CLinux", "EventLoop", "HTTP1", "Config", "Balancer", "Stats", "DataPath"]),
         .executableTarget(name: "sluice", dependencies: [
-            "Proxy", "Config", "TLS",
+            "Supervisor", "DataPath", "Config", "TLS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),

@@ -6,7 +6,6 @@ public struct Buffer {
 
     public init() {}
 
-    @inline(__always) public var isAllocated: Bool { base != nil }
     @inline(__always) public var count: Int { end - start }
     @inline(__always) public var isEmpty: Bool { end == start }
 

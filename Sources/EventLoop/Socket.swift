@@ -64,15 +64,6 @@ public enum Socket {
         setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
     }
 
-    public static func localPort(_ fd: Int32) -> UInt16 {
-        var address = SocketAddress()
-        address.length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = withUnsafeMutablePointer(to: &address.storage) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &address.length) }
-        }
-        return address.port
-    }
-
     private static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32) {
         var v = value
         _ = setsockopt(fd, level, name, &v, socklen_t(MemoryLayout<Int32>.size))

@@ -1,5 +1,5 @@
-/// One frontend's counters in the shared region, updated by every worker. A copyable view:
-/// it holds only a pointer, and every operation is a relaxed atomic.
+/// One frontend's counters in one worker's area (or the retired area). Written by that worker
+/// alone; a copyable view holding only a pointer.
 public struct FrontendCounters: @unchecked Sendable {
     static let words = 10
     private enum Word {
@@ -9,16 +9,16 @@ public struct FrontendCounters: @unchecked Sendable {
 
     let words: SharedWords
 
-    public func connectionOpened() {
-        words.add(Word.connectionsActive)
-        words.add(Word.connectionsTotal)
+    @inline(__always) public func connectionOpened() {
+        words.bump(Word.connectionsActive)
+        words.bump(Word.connectionsTotal)
     }
-    public func connectionClosed() { words.subtract(Word.connectionsActive) }
-    public func requestStarted() { words.add(Word.requestsTotal) }
-    public func bytesIn(_ n: Int) { words.add(Word.bytesIn, n) }
-    public func bytesOut(_ n: Int) { words.add(Word.bytesOut, n) }
-    public func response(status: Int) {
-        words.add(Word.responses + StatusClass.index(status))
+    @inline(__always) public func connectionClosed() { words.bump(Word.connectionsActive, -1) }
+    @inline(__always) public func requestStarted() { words.bump(Word.requestsTotal) }
+    @inline(__always) public func bytesIn(_ n: Int) { words.bump(Word.bytesIn, n) }
+    @inline(__always) public func bytesOut(_ n: Int) { words.bump(Word.bytesOut, n) }
+    @inline(__always) public func response(status: Int) {
+        words.bump(Word.responses + StatusClass.index(status))
     }
 
     public func read() -> FrontendValues {
@@ -28,6 +28,11 @@ public struct FrontendCounters: @unchecked Sendable {
                        bytesIn: words.load(Word.bytesIn),
                        bytesOut: words.load(Word.bytesOut),
                        responses: words.load(Word.responses..<Word.responses + StatusClass.count))
+    }
+
+    /// Adds a reaped worker's cumulative counters to `retired`; its open connections are gone.
+    func retire(into retired: FrontendCounters) {
+        for i in 0..<Self.words where i != Word.connectionsActive { retired.words.bump(i, words.load(i)) }
     }
 }
 
@@ -49,5 +54,13 @@ public struct FrontendValues: Sendable, Equatable {
         self.bytesIn = bytesIn
         self.bytesOut = bytesOut
         self.responses = responses
+    }
+
+    static func + (a: FrontendValues, b: FrontendValues) -> FrontendValues {
+        FrontendValues(connectionsActive: a.connectionsActive + b.connectionsActive,
+                       connectionsTotal: a.connectionsTotal + b.connectionsTotal,
+                       requestsTotal: a.requestsTotal + b.requestsTotal,
+                       bytesIn: a.bytesIn + b.bytesIn, bytesOut: a.bytesOut + b.bytesOut,
+                       responses: zip(a.responses, b.responses).map(+))
     }
 }

@@ -24,7 +24,7 @@ public enum Histogram {
                                                  0.1, 0.25, 0.5, 1, 2.5, 5, 10, .infinity, .infinity]
 }
 
-/// Words of a histogram record: one count per bucket, then the sum in microseconds
+/// Words of a histogram record (written by one worker): one count per bucket, then the sum in microseconds
 /// (an integer so that it can be added atomically; Int64 µs lasts ~290,000 years).
 struct HistogramWords {
     static let words = Histogram.bucketCount + 1
@@ -34,8 +34,8 @@ struct HistogramWords {
 
     @inline(__always)
     func record(seconds: Double) {
-        words.add(Histogram.bucket(for: seconds))
-        words.add(Self.sumIndex, Self.microseconds(seconds))
+        words.bump(Histogram.bucket(for: seconds))
+        words.bump(Self.sumIndex, Self.microseconds(seconds))
     }
 
     func read() -> HistogramValues {

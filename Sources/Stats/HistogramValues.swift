@@ -31,4 +31,8 @@ public struct HistogramValues: Sendable, Equatable {
         }
         return Histogram.bounds[Histogram.bounds.count - 1]
     }
+
+    static func + (a: HistogramValues, b: HistogramValues) -> HistogramValues {
+        HistogramValues(counts: zip(a.counts, b.counts).map(+), sum: a.sum + b.sum)
+    }
 }

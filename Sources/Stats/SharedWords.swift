@@ -1,29 +1,48 @@
 import Atomics
 
-/// A run of Int words in the shared region, accessed only with relaxed atomics: each counter
-/// is independent, so no ordering between them is needed, and relaxed operations are the
-/// cheapest that stay correct when several processes update the same word.
+/// A run of Int words in the shared region. Two kinds of writer use them:
+/// - a word written by one process only (a worker's own counters) is updated with `bump`, a
+///   relaxed load and store: no locked instruction, and readers (the master) still see whole
+///   values;
+/// - a word written by several processes (least_conn's in-flight count, health state) is updated
+///   with `add`/`subtract`/`compareExchange`, relaxed atomic read-modify-writes.
 struct SharedWords {
     let base: UnsafeMutablePointer<Int.AtomicRepresentation>
 
     @inline(__always)
+    private func atomic(_ index: Int) -> UnsafeAtomic<Int> { UnsafeAtomic<Int>(at: base + index) }
+
+    /// Adds `n` to a word this process alone writes.
+    @inline(__always)
+    func bump(_ index: Int, _ n: Int = 1) {
+        let a = atomic(index)
+        a.store(a.load(ordering: .relaxed) &+ n, ordering: .relaxed)
+    }
+
+    @inline(__always)
     func add(_ index: Int, _ n: Int = 1) {
-        UnsafeAtomic<Int>(at: base + index).wrappingIncrement(by: n, ordering: .relaxed)
+        atomic(index).wrappingIncrement(by: n, ordering: .relaxed)
     }
 
     @inline(__always)
     func subtract(_ index: Int, _ n: Int = 1) {
-        UnsafeAtomic<Int>(at: base + index).wrappingDecrement(by: n, ordering: .relaxed)
+        atomic(index).wrappingDecrement(by: n, ordering: .relaxed)
     }
 
     @inline(__always)
     func load(_ index: Int) -> Int {
-        UnsafeAtomic<Int>(at: base + index).load(ordering: .relaxed)
+        atomic(index).load(ordering: .relaxed)
     }
 
     @inline(__always)
     func store(_ index: Int, _ value: Int) {
-        UnsafeAtomic<Int>(at: base + index).store(value, ordering: .relaxed)
+        atomic(index).store(value, ordering: .relaxed)
+    }
+
+    /// Replaces `expected` with `desired`; returns the value found (equal to `expected` on success).
+    @inline(__always)
+    func compareExchange(_ index: Int, expected: Int, desired: Int) -> Int {
+        atomic(index).compareExchange(expected: expected, desired: desired, ordering: .relaxed).original
     }
 
     func load(_ range: Range<Int>) -> [Int] {

@@ -5,6 +5,9 @@ struct SlotRegistry<Key: Hashable> {
     private var slots: [Key: Int] = [:]
     let capacity: Int
 
+    /// Slots handed out so far: they are 0..<count.
+    var count: Int { slots.count }
+
     init(capacity: Int) {
         self.capacity = capacity
     }

@@ -1,4 +1,4 @@
-/// One worker process's slot: who it is and what it is doing, for the workers table.
+/// One worker process's own record: who it is and what it is doing, for the workers table.
 public struct WorkerCounters: @unchecked Sendable {
     static let words = 4
     private enum Word {
@@ -16,16 +16,11 @@ public struct WorkerCounters: @unchecked Sendable {
         nonmutating set { words.store(Word.generation, newValue) }
     }
 
-    public func connectionOpened() { words.add(Word.connectionsActive) }
-    public func connectionClosed() { words.subtract(Word.connectionsActive) }
-    public func requestServed() { words.add(Word.requestsTotal) }
+    @inline(__always) public func connectionOpened() { words.bump(Word.connectionsActive) }
+    @inline(__always) public func connectionClosed() { words.bump(Word.connectionsActive, -1) }
+    @inline(__always) public func requestServed() { words.bump(Word.requestsTotal) }
 
     public func read() -> (connectionsActive: Int, requestsTotal: Int) {
         (words.load(Word.connectionsActive), words.load(Word.requestsTotal))
-    }
-
-    /// Clears the slot for a new worker (the previous occupant's figures must not carry over).
-    func zero() {
-        for i in 0..<Self.words { words.store(i, 0) }
     }
 }

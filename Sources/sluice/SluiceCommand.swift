@@ -1,7 +1,8 @@
 import ArgumentParser
 import Config
 import Glibc
-import Proxy
+import DataPath
+import Supervisor
 import TLS
 
 struct SluiceCommand: ParsableCommand {
@@ -51,7 +52,7 @@ struct SluiceCommand: ParsableCommand {
             }
             return
         }
-        let status = Server.run(configPath: config, config: configuration)
+        let status = Launcher.run(configPath: config, config: configuration)
         if status != 0 { throw ExitCode(status) }
     }
 }

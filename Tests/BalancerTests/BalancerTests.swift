@@ -166,4 +166,26 @@ final class PassiveHealthTests: XCTestCase {
         XCTAssertFalse(health.recordFailure(&state, now: 1))
         XCTAssertTrue(PassiveHealth.isUp(state, now: 2))
     }
+
+    func testStatePacksIntoOneWord() {
+        for state in [PassiveHealth.State(), PassiveHealth.State(failures: 3, windowStart: 123_456_789),
+                      PassiveHealth.State(downUntil: 987_654_321_000), PassiveHealth.State(failures: 70_000, windowStart: 5)] {
+            let back = PassiveHealth.State(packed: state.packed)
+            XCTAssertEqual(back.downUntil, state.downUntil)
+            XCTAssertEqual(back.windowStart, state.downUntil > 0 ? 0 : state.windowStart)
+            XCTAssertEqual(back.failures, min(state.failures, 0xFFFF))
+        }
+        XCTAssertEqual(PassiveHealth.State().packed, 0, "a zeroed shared word is a healthy server")
+    }
+
+    func testMarkSurvivesPackingAndExpires() {
+        let health = PassiveHealth(maxFails: 1, failTimeoutMs: 1_000)
+        var state = PassiveHealth.State(packed: 0)
+        XCTAssertTrue(health.recordFailure(&state, now: 10_000))
+        state = PassiveHealth.State(packed: state.packed)
+        XCTAssertFalse(PassiveHealth.isUp(state, now: 10_999))
+        XCTAssertTrue(PassiveHealth.isUp(state, now: 11_000))
+        PassiveHealth.recordSuccess(&state)
+        XCTAssertEqual(state.downUntil, 11_000, "a success does not lift a mark early")
+    }
 }

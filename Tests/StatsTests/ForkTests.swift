@@ -2,30 +2,34 @@ import Glibc
 import XCTest
 import Stats
 
-/// The point of the region: what a forked worker counts, the master sees.
+/// The point of the region: what forked workers count, each in its own area, the master sees;
+/// and what they share (in-flight counts, health words) they update together without losses.
 final class ForkTests: XCTestCase {
     func testChildUpdatesAreVisibleToParent() throws {
         let region = try StatsRegion()
-        let frontend = region.frontend(try XCTUnwrap(region.frontendSlot(named: "web")))
-        let backend = region.backend(try XCTUnwrap(region.backendSlot(named: "app")))
-        let server = region.server(try XCTUnwrap(region.serverSlot(backend: "app", address: "127.0.0.1:9001")))
-        let worker = region.worker(try XCTUnwrap(region.workerSlot()))
-        frontend.requestStarted()
+        let fe = try XCTUnwrap(region.frontendSlot(named: "web"))
+        let be = try XCTUnwrap(region.backendSlot(named: "app"))
+        let srv = try XCTUnwrap(region.serverSlot(backend: "app", address: "127.0.0.1:9001"))
+        let slots = [try XCTUnwrap(region.workerSlot()), try XCTUnwrap(region.workerSlot())]
+        let shared = region.shared(server: srv)
 
-        let children = (0..<2).map { _ -> pid_t in
+        let children = slots.map { slot -> pid_t in
             let pid = fork()
             if pid == 0 {
                 // Child: only counter updates, then leave without running any test machinery.
+                let area = region.area(slot)
                 for _ in 0..<1000 {
-                    frontend.requestStarted()
-                    frontend.response(status: 200)
-                    server.requestStarted()
-                    server.response(status: 200, seconds: 0.003)
-                    server.requestFinished()
-                    backend.response(seconds: 0.003)
+                    area.frontend(fe).requestStarted()
+                    area.frontend(fe).response(status: 200)
+                    area.server(srv).requestStarted()
+                    shared.requestStarted()
+                    area.server(srv).response(status: 200, seconds: 0.003)
+                    area.server(srv).requestFinished()
+                    shared.requestFinished()
+                    area.backend(be).response(seconds: 0.003)
+                    shared.updatePassive { $0 + 1 }
                 }
-                worker.pid = getpid()
-                server.downUntil = 42
+                area.worker.pid = getpid()
                 _exit(0)
             }
             return pid
@@ -37,15 +41,19 @@ final class ForkTests: XCTestCase {
             XCTAssertEqual(status, 0, "child exited with status \(status)")
         }
 
-        XCTAssertEqual(frontend.read().requestsTotal, 2001)
-        XCTAssertEqual(frontend.read().responses[1], 2000)
-        let s = server.read()
+        XCTAssertEqual(region.frontendValues(fe).requestsTotal, 2000)
+        XCTAssertEqual(region.frontendValues(fe).responses[1], 2000)
+        let s = region.serverValues(srv)
         XCTAssertEqual(s.requestsTotal, 2000)
         XCTAssertEqual(s.activeRequests, 0)
         XCTAssertEqual(s.histogram.counts[3], 2000)
         XCTAssertEqual(s.histogram.sum, 6, accuracy: 1e-9)
-        XCTAssertEqual(s.downUntil, 42)
-        XCTAssertEqual(backend.read().count, 2000)
-        XCTAssertTrue(children.contains(worker.pid))
+        XCTAssertEqual(region.backendHistogram(be).count, 2000)
+        XCTAssertEqual(shared.passive, 2000, "no compare-and-swap update was lost")
+        XCTAssertEqual(Set(slots.map { region.area($0).worker.pid }), Set(children))
+
+        for slot in slots { region.retireWorker(slot) }
+        XCTAssertEqual(region.frontendValues(fe).requestsTotal, 2000, "counts survive their workers")
+        XCTAssertEqual(region.serverValues(srv).requestsTotal, 2000)
     }
 }

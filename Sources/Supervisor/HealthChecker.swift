@@ -1,13 +1,16 @@
+import Balancer
 import CLinux
 import Config
+import DataPath
 import EventLoop
 import Glibc
+import HTTP1
 
 /// Active health checks, run by the master so that each server is checked once per interval for
 /// the whole process group. A check is `GET path` on a new connection with `Connection: close`;
 /// a status within `expect` is a success. `fall` consecutive failures mark the server down,
-/// `rise` consecutive successes mark it up again; the state goes to the server's shared
-/// counters (`checkDown`), where every worker's balancer reads it.
+/// `rise` consecutive successes mark it up again; the state goes to the server's shared words
+/// (`checkDown`), where every worker's balancer reads it.
 final class HealthChecker {
     private enum Phase { case idle, connecting, sending, reading }
 
@@ -26,14 +29,13 @@ final class HealthChecker {
         var failures = 0
     }
 
-    /// Check i uses epoll token `tokenBase + i`.
-    static let tokenBase: UInt64 = 1 << 40
     private var checks: [Check] = []
-    private unowned let epoll: Epoll
+    private unowned let loop: MasterLoop
     private let logger: Logger
+    private let headers = HeaderTable(capacity: 64)
 
-    init(runtime: Runtime, epoll: Epoll, logger: Logger) {
-        self.epoll = epoll
+    init(runtime: Runtime, loop: MasterLoop, logger: Logger) {
+        self.loop = loop
         self.logger = logger
         let now = Clock.nowMs()
         for b in runtime.backends {
@@ -50,12 +52,10 @@ final class HealthChecker {
 
     func close() {
         for i in checks.indices where checks[i].fd >= 0 {
-            Syscall.close(checks[i].fd)
+            loop.close(checks[i].fd)
             checks[i].fd = -1
         }
     }
-
-    static func owns(_ token: UInt64) -> Bool { token >= tokenBase }
 
     /// Starts checks that are due and fails those past their timeout.
     func tick(now: Int64) {
@@ -68,8 +68,7 @@ final class HealthChecker {
         }
     }
 
-    func handle(token: UInt64) {
-        let i = Int(token - HealthChecker.tokenBase)
+    func handle(check i: Int) {
         guard i < checks.count, checks[i].phase != .idle else { return }
         advance(i, now: Clock.nowMs())
     }
@@ -83,8 +82,7 @@ final class HealthChecker {
             checks[i].fd = fd
             checks[i].phase = .connecting
             do {
-                try epoll.add(fd, events: SL_EPOLLIN | SL_EPOLLOUT | SL_EPOLLRDHUP | SL_EPOLLET,
-                              token: HealthChecker.tokenBase + UInt64(i))
+                try loop.watch(fd, role: .healthCheck, owner: Int32(i), events: SL_EPOLLIN | SL_EPOLLOUT | SL_EPOLLRDHUP | SL_EPOLLET)
             } catch {
                 finish(i, healthy: false, why: "\(error)", now: now)
             }
@@ -111,45 +109,35 @@ final class HealthChecker {
                 if checks[i].sent < checks[i].request.count { return }
                 checks[i].phase = .reading
             case .wouldBlock: return
-            case .endOfFile, .failed(_): return finish(i, healthy: false, why: "connection closed while sending", now: now)
+            case .endOfFile, .failed: return finish(i, healthy: false, why: "connection closed while sending", now: now)
             }
         }
-        var chunk = [UInt8](repeating: 0, count: 1024)
+        var chunk = [UInt8](repeating: 0, count: 2048)
         while true {
             let result = chunk.withUnsafeMutableBytes { Syscall.read(fd, $0.baseAddress!, $0.count) }
             switch result {
             case .bytes(let n):
                 checks[i].response += chunk[0..<n]
-                if let status = HealthChecker.status(checks[i].response) {
+                switch checks[i].response.withUnsafeBytes({ HealthCheckResponse.verdict($0, headers: headers) }) {
+                case .incomplete:
+                    continue
+                case .status(let status):
                     let c = checks[i].config
-                    let ok = status >= c.expectLow && status <= c.expectHigh
-                    return finish(i, healthy: ok, why: "status \(status)", now: now)
+                    return finish(i, healthy: status >= c.expectLow && status <= c.expectHigh, why: "status \(status)", now: now)
+                case .malformed(let why):
+                    return finish(i, healthy: false, why: why, now: now)
                 }
-                if checks[i].response.count > 4096 { return finish(i, healthy: false, why: "no status line", now: now) }
             case .wouldBlock:
                 return
-            case .endOfFile, .failed(_):
-                return finish(i, healthy: false, why: "connection closed before a status line", now: now)
+            case .endOfFile, .failed:
+                return finish(i, healthy: false, why: "connection closed before a complete response head", now: now)
             }
         }
     }
 
-    /// The status code of `HTTP/1.x NNN ...` once the status line is complete.
-    static func status(_ bytes: [UInt8]) -> Int? {
-        guard let eol = bytes.firstIndex(of: 10) else { return nil }
-        let line = bytes[..<eol]
-        guard line.count >= 12, line.starts(with: Array("HTTP/1.".utf8)), line[line.startIndex + 8] == 32 else { return -1 }
-        var code = 0
-        for c in line[(line.startIndex + 9)..<(line.startIndex + 12)] {
-            guard c >= 48 && c <= 57 else { return -1 }
-            code = code * 10 + Int(c - 48)
-        }
-        return code
-    }
-
     private func finish(_ i: Int, healthy: Bool, why: String, now: Int64) {
         if checks[i].fd >= 0 {
-            Syscall.close(checks[i].fd)
+            loop.close(checks[i].fd)
             checks[i].fd = -1
         }
         checks[i].phase = .idle
@@ -159,22 +147,22 @@ final class HealthChecker {
         if healthy {
             checks[i].failures = 0
             checks[i].successes += 1
+            guard checks[i].successes >= checks[i].config.rise else { return }
             // A passing check outranks passive failures: a restarted server is back as soon as
             // it answers its checks, not only when `fail_timeout` runs out.
-            if server.counters.downUntil > now && checks[i].successes >= checks[i].config.rise {
-                server.counters.downUntil = 0
-                server.counters.failCount = 0
+            let (old, _) = server.shared.updatePassive { _ in PassiveHealth.State().packed }
+            if PassiveHealth.State(packed: old).downUntil > now {
                 logger.info("\(label) passed \(checks[i].successes) health checks; clearing its passive failures")
             }
-            if server.counters.checkDown && checks[i].successes >= checks[i].config.rise {
-                server.counters.checkDown = false
+            if server.shared.checkDown {
+                server.shared.checkDown = false
                 logger.info("\(label) is up (\(checks[i].successes) successful health checks)")
             }
         } else {
             checks[i].successes = 0
             checks[i].failures += 1
-            if !server.counters.checkDown && checks[i].failures >= checks[i].config.fall {
-                server.counters.checkDown = true
+            if !server.shared.checkDown && checks[i].failures >= checks[i].config.fall {
+                server.shared.checkDown = true
                 logger.warn("\(label) is down (health check: \(why); \(checks[i].failures) failures in a row)")
             }
         }

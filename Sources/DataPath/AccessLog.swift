@@ -5,11 +5,7 @@ import Glibc
 struct AccessEntry {
     var frontend: UnsafeRawBufferPointer
     var client: UnsafeRawBufferPointer
-    var method: UnsafeRawBufferPointer
-    var target: UnsafeRawBufferPointer
-    var http10: Bool
-    var referer: UnsafeRawBufferPointer
-    var userAgent: UnsafeRawBufferPointer
+    var line: RequestLine
     var status: Int
     var bytes: Int
     var upstream: UnsafeRawBufferPointer
@@ -29,11 +25,15 @@ final class AccessLog {
     private let capacity = 256 * 1024
     private var used = 0
     private let logger: Logger
+    private let clock: LogClock
+    /// Lines that found the buffer full even after a flush (the log cannot take writes).
+    private var dropped = 0
 
-    init(target: LogTarget, format: AccessLogFormat, logger: Logger) {
+    init(target: LogTarget, format: AccessLogFormat, logger: Logger, clock: LogClock) {
         self.target = target
         self.format = format
         self.logger = logger
+        self.clock = clock
         buffer = .allocate(capacity: capacity)
         open()
     }
@@ -59,6 +59,8 @@ final class AccessLog {
         open()
     }
 
+    /// Writes what the log takes; a short write or EAGAIN keeps the rest, in order, for the
+    /// next flush.
     func flush() {
         var offset = 0
         while offset < used && fd >= 0 {
@@ -67,39 +69,55 @@ final class AccessLog {
             if n <= 0 { break }
             offset += n
         }
-        used = 0
+        if offset > 0 && offset < used { buffer.update(from: buffer + offset, count: used - offset) }
+        used -= offset
+        if dropped > 0 && used == 0 {
+            logger.error("access log: \(dropped) line(s) dropped while the log could not be written")
+            dropped = 0
+        }
     }
 
-    func append(_ e: AccessEntry, clock: LogClock) {
+    func append(_ e: AccessEntry) {
+        let line = e.line
         // The longest line: fixed parts plus every field escaped at 4 bytes per input byte.
-        let worst = 256 + 4 * (e.frontend.count + e.client.count + e.method.count + e.target.count
-            + e.referer.count + e.userAgent.count + e.upstream.count)
+        let worst = 256 + 4 * (e.frontend.count + e.client.count + line.method.count + line.target.count
+            + line.version.count + line.referer.count + line.userAgent.count + e.upstream.count)
         if used + worst > capacity { flush() }
-        if worst > capacity { return }
+        guard used + worst <= capacity else {
+            dropped += 1
+            return
+        }
         switch format {
-        case .combined: combined(e, clock)
-        case .json: json(e, clock)
+        case .combined: combined(e)
+        case .json: json(e)
         }
         if used > capacity * 3 / 4 { flush() }
     }
 
     // `CLIENT - - [time] "METHOD TARGET PROTO" STATUS BYTES "REFERER" "UA" "UPSTREAM" TOTAL UPSTREAM`
-    private func combined(_ e: AccessEntry, _ clock: LogClock) {
+    private func combined(_ e: AccessEntry) {
+        let line = e.line
         put(e.client)
         put(" - - ")
         put(clock.combined)
         put(" \"")
-        escapedCombined(e.method)
-        put(" ")
-        escapedCombined(e.target)
-        put(e.http10 ? " HTTP/1.0\" " : " HTTP/1.1\" ")
+        if line.method.isEmpty && line.target.isEmpty {
+            put("-")
+        } else {
+            escapedCombined(line.method)
+            put(" ")
+            escapedCombined(line.target)
+            put(" ")
+            escapedCombined(line.version)
+        }
+        put("\" ")
         putInt(e.status)
         put(" ")
         putInt(e.bytes)
         put(" \"")
-        if e.referer.isEmpty { put("-") } else { escapedCombined(e.referer) }
+        if line.referer.isEmpty { put("-") } else { escapedCombined(line.referer) }
         put("\" \"")
-        if e.userAgent.isEmpty { put("-") } else { escapedCombined(e.userAgent) }
+        if line.userAgent.isEmpty { put("-") } else { escapedCombined(line.userAgent) }
         put("\" \"")
         if e.upstream.isEmpty { put("-") } else { put(e.upstream) }
         put("\" ")
@@ -109,7 +127,8 @@ final class AccessLog {
         put("\n")
     }
 
-    private func json(_ e: AccessEntry, _ clock: LogClock) {
+    private func json(_ e: AccessEntry) {
+        let line = e.line
         put("{\"time\":\"")
         put(clock.iso)
         put("\",\"frontend\":\"")
@@ -117,17 +136,19 @@ final class AccessLog {
         put("\",\"client\":\"")
         put(e.client)
         put("\",\"method\":\"")
-        escapedJSON(e.method)
+        escapedJSON(line.method)
         put("\",\"target\":\"")
-        escapedJSON(e.target)
-        put(e.http10 ? "\",\"protocol\":\"HTTP/1.0\",\"status\":" : "\",\"protocol\":\"HTTP/1.1\",\"status\":")
+        escapedJSON(line.target)
+        put("\",\"protocol\":\"")
+        escapedJSON(line.version)
+        put("\",\"status\":")
         putInt(e.status)
         put(",\"bytes\":")
         putInt(e.bytes)
         put(",\"referer\":\"")
-        escapedJSON(e.referer)
+        escapedJSON(line.referer)
         put("\",\"user_agent\":\"")
-        escapedJSON(e.userAgent)
+        escapedJSON(line.userAgent)
         put("\",\"upstream\":")
         if e.upstream.isEmpty { put("null") } else {
             put("\"")

@@ -1,5 +1,6 @@
 import CLinux
 import Config
+import DataPath
 import EventLoop
 import Glibc
 import HTTP1
@@ -20,16 +21,15 @@ final class StatsServer {
 
     private let allow: [CIDR]
     private let listenFDs: [Int32]
-    private unowned let epoll: Epoll
+    private unowned let loop: MasterLoop
     private let logger: Logger
-    private var connections: [UInt64: Connection] = [:]
-    private var nextToken: UInt64 = 1 << 32
+    private var connections: [Int32: Connection] = [:]
+    private var nextID: Int32 = 0
     private let headers = HeaderTable(capacity: 64)
 
-    /// Tokens below 2^32 are listeners (the fd), above are connections.
-    init(config: StatsConfig, epoll: Epoll, logger: Logger) throws(ProxyError) {
+    init(config: StatsConfig, loop: MasterLoop, logger: Logger) throws(ProxyError) {
         allow = config.allow
-        self.epoll = epoll
+        self.loop = loop
         self.logger = logger
         var fds: [Int32] = []
         for address in config.listens {
@@ -38,10 +38,10 @@ final class StatsServer {
             }
             do {
                 let fd = try Socket.listen(sa, backlog: 128)
-                try epoll.add(fd, events: SL_EPOLLIN, token: UInt64(fd) + 2)
                 fds.append(fd)
+                try loop.watch(fd, role: .statsListener, owner: Int32(fds.count - 1), events: SL_EPOLLIN)
             } catch {
-                for fd in fds { Syscall.close(fd) }
+                for fd in fds { loop.close(fd) }
                 throw ProxyError("stats: cannot listen on \(address.description): \(error)")
             }
         }
@@ -52,53 +52,50 @@ final class StatsServer {
     var descriptors: [Int32] { listenFDs + connections.values.map(\.fd) }
 
     func close() {
-        for fd in descriptors { Syscall.close(fd) }
+        for fd in descriptors { loop.close(fd) }
         connections.removeAll()
     }
 
-    func handle(token: UInt64, mask: UInt32, snapshot: () -> StatsSnapshot) {
-        if token < 1 << 32 {
-            accept(Int32(token - 2))
-            return
-        }
-        guard var c = connections[token] else { return }
-        if c.output.isEmpty {
-            if !readRequest(&c, snapshot: snapshot) {
-                finish(token, c)
-                return
-            }
-        }
-        if !c.output.isEmpty {
-            if writeResponse(&c) {
-                finish(token, c)
-                return
-            }
-        }
-        connections[token] = c
-    }
-
-    /// Closes connections that took too long.
-    func sweep(now: Int64) {
-        for (token, c) in connections where c.deadline <= now { finish(token, c) }
-    }
-
-    private func accept(_ listenFD: Int32) {
+    func accept(listener: Int32) {
+        let listenFD = listenFDs[Int(listener)]
         while true {
             var peer = SocketAddress()
             guard case .bytes(let n) = Syscall.accept(listenFD, into: &peer) else { return }
             let fd = Int32(n)
             let a = peer.mapped128
             let allowed = allow.isEmpty || allow.contains { $0.contains(high: a.high, low: a.low) }
-            let token = nextToken
-            nextToken += 1
+            let id = nextID
+            nextID &+= 1
             do {
-                try epoll.add(fd, events: SL_EPOLLIN | SL_EPOLLOUT | SL_EPOLLRDHUP | SL_EPOLLET, token: token)
+                try loop.watch(fd, role: .statsConnection, owner: id, events: SL_EPOLLIN | SL_EPOLLOUT | SL_EPOLLRDHUP | SL_EPOLLET)
             } catch {
                 Syscall.close(fd)
                 continue
             }
-            connections[token] = Connection(fd: fd, allowed: allowed, deadline: Clock.nowMs() + 5000)
+            connections[id] = Connection(fd: fd, allowed: allowed, deadline: Clock.nowMs() + 5000)
         }
+    }
+
+    func handle(connection id: Int32, snapshot: () -> StatsSnapshot) {
+        guard var c = connections[id] else { return }
+        if c.output.isEmpty {
+            if !readRequest(&c, snapshot: snapshot) {
+                finish(id, c)
+                return
+            }
+        }
+        if !c.output.isEmpty {
+            if writeResponse(&c) {
+                finish(id, c)
+                return
+            }
+        }
+        connections[id] = c
+    }
+
+    /// Closes connections that took too long.
+    func sweep(now: Int64) {
+        for (id, c) in connections where c.deadline <= now { finish(id, c) }
     }
 
     /// Reads until the head is complete and prepares the response. False: close now.
@@ -186,8 +183,8 @@ final class StatsServer {
         return true
     }
 
-    private func finish(_ token: UInt64, _ c: Connection) {
-        Syscall.close(c.fd)
-        connections[token] = nil
+    private func finish(_ id: Int32, _ c: Connection) {
+        loop.close(c.fd)
+        connections[id] = nil
     }
 }

@@ -1,4 +1,5 @@
 import Config
+import DataPath
 import Glibc
 
 /// `sluice -s SIGNAL`: signals the running master named by the configuration's pid_file.

@@ -1,10 +1,11 @@
 import CLinux
 import Config
+import DataPath
 import EventLoop
 import Glibc
 
-/// Runs sluice in the foreground with one configuration.
-public enum Server {
+/// Runs sluice in the foreground with one configuration: the entry point of `sluice -c FILE`.
+public enum Launcher {
     /// Serves until stopped: the master process, which forks the workers. Start-up errors are
     /// printed as one line and give exit status 1.
     public static func run(configPath: String, config: ProxyConfig) -> Int32 {

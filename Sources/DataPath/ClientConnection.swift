@@ -1,0 +1,144 @@
+import EventLoop
+import HTTP1
+import TLS
+
+/// One client connection: its endpoint, the frontend and listener it came through, the bytes
+/// in both directions, and the exchange in flight. HTTP/1.1 runs one exchange at a time
+/// (pipelined requests wait in `input`); `mode tcp` runs one tunnel exchange for the whole
+/// connection.
+///
+/// Bytes flow through pooled buffers: `input` holds client bytes (request heads are rewritten
+/// into the exchange's `requestHead`; bodies are forwarded from `input` itself), `output` holds
+/// what the proxy writes ahead of any body (rewritten response heads, its own answers), and
+/// response bodies go to the client straight from the upstream connection's input. A side is
+/// read again only once what was read from it has been written, which is the backpressure.
+final class ClientConnection {
+    enum Phase { case handshake, waiting, exchange, tunnel, closing, closed }
+
+    let id: Int32
+    unowned(unsafe) let loop: Loop
+    unowned(unsafe) let runtime: Runtime
+    unowned(unsafe) let frontend: Frontend
+    let listener: Listener
+    let peer: AddressText
+    let trusted: Bool
+    var endpoint: Endpoint
+    var phase: Phase
+    var deadline: Int64
+    /// Queued in the loop's list of connections to drive after the current batch of events.
+    var writeDeferred = false
+    var input = Buffer()
+    var output = Buffer()
+    var exchange: Exchange?
+    /// The first byte of the next request head has arrived: its `timeout header` runs.
+    var headStarted = false
+    var scanFrom = 0
+    /// Where this connection's access-log fields are copied; nil when its frontend does not log.
+    let logStorage: UnsafeMutableRawPointer?
+
+    init(id: Int32, fd: Int32, listener: Listener, peer: SocketAddress, runtime: Runtime, loop: Loop) {
+        self.id = id
+        self.loop = loop
+        self.runtime = runtime
+        self.listener = listener
+        let fe = runtime.frontends[listener.frontend]
+        frontend = fe
+        self.peer = AddressText(peer)
+        trusted = fe.trusts(peer)
+        endpoint = Endpoint(fd: fd, writable: true)
+        logStorage = fe.accessLog == nil ? nil : .allocate(byteCount: RequestLine.storageSize, alignment: 8)
+        phase = .handshake
+        // The TLS handshake and the first request head are bounded by `timeout header`; a
+        // `mode tcp` connection without TLS starts its tunnel at once.
+        deadline = loop.now + Int64(fe.config.headerTimeoutMs)
+    }
+
+    deinit { logStorage?.deallocate() }
+
+    /// Starts serving: TLS first on a TLS listener, then requests (or the tunnel).
+    func start() {
+        loop.register(endpoint.fd, role: .client, owner: id)
+        frontend.counters.connectionOpened()
+        if listener.https, let context = frontend.tls {
+            guard let tls = TLSConnection.accept(fd: endpoint.fd, context: context) else {
+                loop.logger.error("cannot create a TLS session for \(peer.string)")
+                close()
+                return
+            }
+            endpoint = Endpoint(fd: endpoint.fd, tls: tls, writable: true)
+        }
+        drive()
+    }
+
+    /// Runs the connection until no more progress can be made without new readiness.
+    func drive() {
+        while true {
+            let progressed: Bool
+            switch phase {
+            case .closed: return
+            case .handshake: progressed = stepHandshake()
+            case .waiting: progressed = stepWaiting()
+            case .exchange: progressed = stepExchange()
+            case .tunnel: progressed = stepTunnel()
+            case .closing: progressed = stepClosing()
+            }
+            if !progressed { return }
+        }
+    }
+
+    /// The TLS handshake (bounded by `timeout header`), then the first request or the tunnel.
+    private func stepHandshake() -> Bool {
+        guard endpoint.canHandshake else { return false }
+        switch endpoint.handshake() {
+        case .done:
+            if frontend.isTCP {
+                startTunnelExchange()
+            } else {
+                phase = .waiting
+            }
+            return true
+        case .wantRead, .wantWrite:
+            return false
+        case .failed:
+            loop.logger.debug("TLS handshake with \(peer.string) failed")
+            close()
+            return false
+        }
+    }
+
+    /// Called by the worker's deadline sweep.
+    func timedOut() {
+        switch phase {
+        case .closed:
+            return
+        case .handshake:
+            close()
+        case .waiting:
+            if headStarted || !input.isEmpty { reject(status: 408) } else { close() }
+        case .exchange:
+            exchangeTimedOut()
+        case .tunnel, .closing:
+            close()
+        }
+        drive()
+    }
+
+    /// Closes everything this connection holds and leaves the worker's table.
+    func close() {
+        guard phase != .closed else { return }
+        if var e = exchange {
+            exchange = nil
+            // 499 as nginx: the client went away before a response head was sent.
+            if e.kind == .http { account(e, status: e.responseStarted ? e.status : 499) }
+            e.detachUpstream(keep: false, loop: loop)
+            loop.buffers.give(&e.requestHead)
+        }
+        loop.buffers.give(&input)
+        loop.buffers.give(&output)
+        loop.close(endpoint.release())
+        phase = .closed
+        frontend.counters.connectionClosed()
+        loop.workerCounters.connectionClosed()
+        loop.clients.remove(self)
+    }
+}

@@ -1,0 +1,134 @@
+import EventLoop
+import HTTP1
+
+/// The request going up and the response coming back, as far as the upstream side goes.
+extension Exchange {
+    /// Sends what is pending for the upstream: the rest of the rewritten head, then the body
+    /// bytes ready at the front of `body` (the client's input). nil when there is nothing to
+    /// send or the socket cannot take it now.
+    @inline(__always)
+    mutating func sendRequest(_ loop: Loop, body: inout Buffer) -> Loop.Transmitted? {
+        guard let up = upstream, up.phase == .ready, up.endpoint.writable,
+              !requestHead.isEmpty || requestReady > 0 else { return nil }
+        return loop.transmit(to: &up.endpoint, head: &requestHead, body: &body, ready: &requestReady)
+    }
+
+    enum ResponseEvent {
+        /// Nothing more can be done until the upstream sends more.
+        case needMore
+        /// Body bytes became ready for the client.
+        case body
+        /// A response head (interim or final) is at the front of the upstream's input and parsed
+        /// into the loop's header table: deliver it, then call `took(head:)`.
+        case head(ResponseHead, length: Int)
+        /// The upstream's response is malformed: the client gets this status (already logged).
+        case malformed(status: Int)
+        /// The chunked body is malformed: deliver what is ready, then close.
+        case brokenBody
+    }
+
+    /// Reads from the upstream when everything read before has been passed on. Returns the
+    /// read's result, nil when no read was attempted.
+    mutating func readResponse(_ loop: Loop) -> IOResult? {
+        guard let up = upstream, up.endpoint.readable, !up.endpoint.eof, responseReady == 0 else { return nil }
+        return loop.read(&up.endpoint, into: &up.input)
+    }
+
+    /// Looks at what the upstream sent: parses the next head, or marks body bytes ready.
+    mutating func absorbResponse(_ loop: Loop) -> ResponseEvent {
+        guard let up = upstream, !up.input.isEmpty else { return .needMore }
+        if !responseHeadDone {
+            guard let end = HeadScanner.headEnd(in: up.input.bytes, searchFrom: responseScanFrom) else {
+                if up.input.count == loop.buffers.size {
+                    loop.logger.warn("upstream \(serverName) sent a response head larger than \(loop.buffers.size) bytes")
+                    upstreamKeepAlive = false
+                    return .malformed(status: 502)
+                }
+                responseScanFrom = max(0, up.input.count - 3)
+                return .needMore
+            }
+            responseScanFrom = 0
+            let head: ResponseHead
+            do {
+                head = try ResponseParser.parse(up.input.bytes, headLength: end, requestMethod: request!.method, headers: loop.headers)
+            } catch {
+                loop.logger.warn("upstream \(serverName) sent a malformed response: \(error.reason)")
+                recordUpstreamFailure(loop)
+                return .malformed(status: 502)
+            }
+            if head.status == 101 && !request!.upgrade {
+                loop.logger.warn("upstream \(serverName) switched protocols without an upgrade request")
+                return .malformed(status: 502)
+            }
+            return .head(head, length: end)
+        }
+        let before = responseReady
+        do {
+            responseReady += try responseBody.advance(UnsafeRawBufferPointer(rebasing: up.input.bytes[responseReady...]))
+        } catch {
+            loop.logger.warn("upstream \(serverName) sent a malformed chunked body: \(error.reason)")
+            upstreamKeepAlive = false
+            return .brokenBody
+        }
+        if responseBody.done && up.input.count > responseReady {
+            // Bytes after the end of the response: the connection cannot be trusted again.
+            upstreamKeepAlive = false
+            up.input.end = up.input.start + responseReady
+        }
+        return responseReady > before ? .body : .needMore
+    }
+
+    /// The head the last `.head` event reported has been delivered (or skipped): consume it and,
+    /// for a final head, start the body.
+    mutating func took(head: ResponseHead, length: Int, loop: Loop) {
+        upstream!.input.start += length
+        guard !head.isInterim else { return }
+        responseHeadDone = true
+        responseStarted = true
+        status = head.status
+        upstreamKeepAlive = head.keepAlive
+        responseBody = BodyProgress(head.framing)
+        // No retry once the response has begun: the rewritten request head is not needed.
+        loop.buffers.give(&requestHead)
+    }
+
+    enum Ending {
+        /// The upstream was a stale pooled connection: a new one is being set up.
+        case retrying(Acquired)
+        /// The response ended with the connection (a body delimited by close).
+        case complete
+        /// Nothing usable came: answer this status.
+        case failed(status: Int)
+        /// The body was cut short: deliver what is ready, then close.
+        case truncated
+    }
+
+    /// The upstream closed (or broke) its side of the connection.
+    mutating func upstreamEnded(for client: ClientConnection) -> Ending {
+        let loop = client.loop
+        if !responseHeadDone {
+            let nothingYet = upstream.map { $0.input.isEmpty } ?? true
+            if nothingYet && upstreamReused && request!.method.isIdempotent && requestBody.kind == .none && !retriedStale {
+                // A pooled connection the server had already closed: retry once on a new one.
+                retriedStale = true
+                detachUpstream(keep: false, loop: loop)
+                requestHead.start = 0
+                tried = .init()
+                attempts = 0
+                return .retrying(acquireUpstream(for: client))
+            }
+            loop.logger.warn("upstream \(serverName) closed the connection before a complete response head")
+            recordUpstreamFailure(loop)
+            return .failed(status: 502)
+        }
+        if responseBody.kind == .untilClose {
+            responseBody.done = true
+            return .complete
+        }
+        if !responseBody.done {
+            loop.logger.warn("upstream \(serverName) closed the connection in the middle of a response body")
+            return .truncated
+        }
+        return .complete
+    }
+}

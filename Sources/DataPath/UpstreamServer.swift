@@ -1,0 +1,76 @@
+import Balancer
+import Config
+import EventLoop
+import Stats
+import TLS
+
+/// One upstream server as a worker sees it: resolved address, the state all processes share
+/// (in-flight count, health), this worker's own counters, and its pool of idle keep-alive
+/// connections.
+public final class UpstreamServer {
+    public let config: ServerConfig
+    public let address: SocketAddress
+    public let name: String
+    let nameBytes: [UInt8]
+    let rule: PassiveHealth
+    public let statsSlot: Int
+    public let shared: SharedServerState
+    var counters: ServerCounters!
+    /// Set for `server ... tls`: connections to this server are encrypted.
+    let tls: TLSClientContext?
+    /// This worker's idle keep-alive connections (LIFO: the most recently used is the warmest).
+    var idle: [UpstreamConnection] = []
+
+    init(config: ServerConfig, address: SocketAddress, statsSlot: Int, shared: SharedServerState, tls: TLSClientContext?) {
+        self.config = config
+        self.address = address
+        self.statsSlot = statsSlot
+        self.shared = shared
+        self.tls = tls
+        name = config.address
+        nameBytes = Array(config.address.utf8)
+        rule = PassiveHealth(maxFails: config.maxFails, failTimeoutMs: config.failTimeoutMs)
+    }
+
+    var passive: PassiveHealth.State { PassiveHealth.State(packed: shared.passive) }
+
+    @inline(__always)
+    public func isUp(now: Int64) -> Bool {
+        !shared.checkDown && now >= passive.downUntil
+    }
+
+    /// Counts a failed attempt; returns true when it took the server down.
+    func recordFailure(now: Int64) -> Bool {
+        counters.failure()
+        var tookDown = false
+        shared.updatePassive { word in
+            var state = PassiveHealth.State(packed: word)
+            tookDown = rule.recordFailure(&state, now: now)
+            return state.packed
+        }
+        return tookDown
+    }
+
+    /// A good response clears the failures counted towards a mark (a load when there are none).
+    @inline(__always)
+    func recordSuccess() {
+        guard passive.failures != 0 else { return }
+        shared.updatePassive { word in
+            var state = PassiveHealth.State(packed: word)
+            PassiveHealth.recordSuccess(&state)
+            return state.packed
+        }
+    }
+
+    @inline(__always)
+    func requestStarted() {
+        shared.requestStarted()
+        counters.requestStarted()
+    }
+
+    @inline(__always)
+    func requestFinished() {
+        shared.requestFinished()
+        counters.requestFinished()
+    }
+}

@@ -1,0 +1,66 @@
+import Config
+import DataPath
+import EventLoop
+import Glibc
+
+/// SIGHUP: a new generation, or nothing at all.
+extension Master {
+    /// Re-reads the configuration. Invalid: logged and counted, nothing changes. Valid: new
+    /// workers start with it, kept listeners stay open, old workers drain and exit.
+    func reload() {
+        logger.info("SIGHUP: reloading \(configPath)")
+        let loaded: ProxyConfig
+        switch ConfigLoader.load(path: configPath) {
+        case .success(let c): loaded = c
+        case .failure(let errors):
+            reloadFailed(errors.errors.map(\.description).joined(separator: "; "))
+            return
+        }
+        var open = listeners
+        let next: Runtime
+        do {
+            next = try Master.runtime(loaded, file: configPath, generation: runtime.generation + 1, stats: stats, listeners: &open)
+        } catch {
+            for (key, fd) in open where listeners[key] == nil { Syscall.close(fd) }
+            reloadFailed(error.description)
+            return
+        }
+        if loaded.stats != config.stats {
+            do {
+                statsServer?.close()
+                statsServer = try loaded.stats.map { s throws(ProxyError) in try StatsServer(config: s, loop: loop, logger: logger) }
+            } catch {
+                logger.error("stats endpoint: \(error)")
+            }
+        }
+        // Listeners the new configuration no longer names: the master's copy closes now, the
+        // socket itself once the old workers holding it have exited.
+        let used = Set(loaded.frontends.flatMap(\.listens).map(\.description))
+        for (key, fd) in open where !used.contains(key) {
+            Syscall.close(fd)
+            open[key] = nil
+        }
+        listeners = open
+        drainingRuntimes[runtime.generation] = runtime
+        runtime = next
+        healthChecker?.close()
+        healthChecker = HealthChecker(runtime: next, loop: loop, logger: logger)
+        config = loaded
+        logger.reconfigure(target: loaded.errorLog, level: loaded.logLevel)
+        reloadsSucceeded += 1
+        respawns.removeAll()
+        // Only the workers of the generation being replaced; older ones are draining already and
+        // a second SIGTERM would stop them at once.
+        let old = workers.indices.filter { !workers[$0].draining }
+        for i in old { workers[i].draining = true }
+        spawnWorkers()
+        for i in old { kill(workers[i].pid, SIGTERM) }
+        logger.info("configuration reloaded: generation \(runtime.generation), \(workerCount) worker(s)")
+    }
+
+    private func reloadFailed(_ message: String) {
+        reloadsFailed += 1
+        lastReloadError = message
+        logger.error("reload failed, keeping the running configuration: \(message)")
+    }
+}

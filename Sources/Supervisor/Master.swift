@@ -1,0 +1,126 @@
+import CLinux
+import Config
+import DataPath
+import EventLoop
+import Glibc
+import Stats
+
+/// The master process: owns the listening sockets and the shared stats region, forks one
+/// single-threaded worker per CPU (or `workers N`), replaces workers that die, reloads the
+/// configuration on SIGHUP, runs health checks, serves the stats endpoint, and stops the group
+/// on SIGTERM/SIGQUIT.
+final class Master {
+    let configPath: String
+    var config: ProxyConfig
+    let logger: Logger
+    let stats: StatsRegion
+    let loop: MasterLoop
+    /// Open listening sockets by address ("127.0.0.1:8080"); kept across reloads.
+    var listeners: [String: Int32] = [:]
+    var runtime: Runtime
+    /// Runtimes of older generations whose workers are still draining, by generation.
+    var drainingRuntimes: [Int: Runtime] = [:]
+    var workers: [ChildWorker] = []
+    var respawns: [(position: Int, at: Int64)] = []
+    var restarts: [Int: Int] = [:]
+    var quickDeaths: [Int: Int] = [:]
+    var reloadsSucceeded = 0
+    var reloadsFailed = 0
+    var lastReloadError: String?
+    let startedAt = Clock.nowMs()
+    var signalFD: Int32 = -1
+    var statsServer: StatsServer?
+    var healthChecker: HealthChecker?
+    var stopping = false
+    let rates = RateMeter()
+    var stopDeadline: Int64 = 0
+
+    /// A forked worker as the master tracks it.
+    struct ChildWorker {
+        let pid: pid_t
+        let generation: Int
+        let position: Int
+        let slot: Int
+        let startedAt: Int64
+        var draining = false
+    }
+
+    init(configPath: String, config: ProxyConfig, logger: Logger) throws(ProxyError) {
+        self.configPath = configPath
+        self.config = config
+        self.logger = logger
+        do { stats = try StatsRegion() } catch { throw ProxyError("cannot create the stats region: \(error)") }
+        loop = try MasterLoop()
+        var open: [String: Int32] = [:]
+        runtime = try Master.runtime(config, file: configPath, generation: 1, stats: stats, listeners: &open)
+        listeners = open
+        if let s = config.stats { statsServer = try StatsServer(config: s, loop: loop, logger: logger) }
+        healthChecker = HealthChecker(runtime: runtime, loop: loop, logger: logger)
+    }
+
+    /// Builds a generation's runtime; listeners not yet in `open` are opened and added.
+    static func runtime(_ config: ProxyConfig, file: String, generation: Int, stats: StatsRegion,
+                        listeners open: inout [String: Int32]) throws(ProxyError) -> Runtime {
+        try Runtime(config: config, configFile: file, generation: generation, stats: stats) { address, frontend throws(ProxyError) in
+            let key = address.description
+            if let fd = open[key] { return fd }
+            guard let sa = SocketAddress(ip: address.host, port: address.port) else {
+                throw ProxyError("frontend \(frontend): invalid listen address \(key)")
+            }
+            do throws(SystemError) {
+                let fd = try Socket.listen(sa)
+                open[key] = fd
+                return fd
+            } catch {
+                throw ProxyError("frontend \(frontend): cannot listen on \(key): \(Syscall.errorString(error.code))")
+            }
+        }
+    }
+
+    /// Serves until stopped; returns the exit status.
+    func run() -> Int32 {
+        do {
+            signalFD = try Signals.watch([SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGCHLD])
+            try loop.watch(signalFD, role: .signal, owner: 0, events: SL_EPOLLIN)
+        } catch {
+            logger.error("\(error)")
+            return 1
+        }
+        _ = sl_set_process_name("sluice: master")
+        logger.info("sluice \(Version.string) master \(getpid()) serving \(config.frontends.flatMap(\.listens).map(\.description).joined(separator: ", "))")
+        spawnWorkers()
+        while true {
+            let n = loop.epoll.wait(timeoutMs: 100)
+            for i in 0..<n {
+                let (_, token) = loop.epoll.event(i)
+                guard let (role, owner) = loop.match(token) else { continue }
+                switch role {
+                case .signal: readSignals()
+                case .healthCheck: healthChecker?.handle(check: Int(owner))
+                case .statsListener: statsServer?.accept(listener: owner)
+                case .statsConnection: statsServer?.handle(connection: owner, snapshot: snapshot)
+                }
+            }
+            let now = Clock.nowMs()
+            statsServer?.sweep(now: now)
+            if !stopping {
+                healthChecker?.tick(now: now)
+                noteEndedPassiveMarks(now: now)
+            }
+            rates.sample(now: now, stats: stats, runtime: runtime)
+            if stopping {
+                if workers.isEmpty { break }
+                if now >= stopDeadline {
+                    logger.warn("workers still running after the drain timeout; killing them")
+                    for w in workers { kill(w.pid, SIGKILL) }
+                    stopDeadline = now + 1000
+                }
+                continue
+            }
+            runDueRespawns(now: now)
+        }
+        for fd in listeners.values { Syscall.close(fd) }
+        logger.info("stopped")
+        return 0
+    }
+}
