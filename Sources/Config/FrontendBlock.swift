@@ -14,6 +14,7 @@ extension Commands {
         .setting("mode", \.frontend.mode) { b, t in
             b.choice(t, in: "mode", [("http", FrontendMode.http), ("tcp", .tcp)])
         },
+        // In tcp mode a tls listener terminates TLS and forwards the plaintext.
         Command("listen", args: 1...2, repeatable: true) { b, d, block in
             var tls = false
             if d.args.count == 2 {
@@ -35,7 +36,7 @@ extension Commands {
         },
         Command("trusted_proxies", args: 1..., repeatable: true) { b, d, block in
             block.frontend.trustedProxies += d.args.compactMap(b.cidr)
-        },
+        }.httpOnly,
         Command("route", args: 1..., repeatable: true) { b, d, block in
             if let route = b.route(d) { block.frontend.routes.append(route) }
         }.httpOnly,
@@ -54,14 +55,18 @@ extension Commands {
             ]) {
                 block.frontend.accessLog.format = format
             }
-        },
+        }.httpOnly,
+        // In tcp mode `timeout header` bounds the TLS handshake and `idle` a quiet connection;
+        // `send` is about writing HTTP responses.
         Command("timeout", args: 2...2, repeatable: true) { b, d, block in
-            b.timeout(d, Timeouts.frontend, seen: &block.timeouts, into: &block.frontend)
+            if b.timeout(d, Timeouts.frontend, seen: &block.timeouts, into: &block.frontend) == "send" {
+                block.httpOnly.append(("timeout send", d.name))
+            }
         },
         .setting("max_header_size", \.frontend.maxHeaderSize) { b, t in
             b.size(t, name: "max_header_size", min: 1 << 10, max: 1 << 20)
-        },
-        .setting("max_body_size", \.frontend.maxBodySize) { b, t in b.size(t, name: "max_body_size") },
+        }.httpOnly,
+        .setting("max_body_size", \.frontend.maxBodySize) { b, t in b.size(t, name: "max_body_size") }.httpOnly,
     ])
 }
 
