@@ -1,13 +1,10 @@
-/// Turns the directive tree into a `ProxyConfig`, checking every directive against the schema and
-/// every value, and collecting all errors instead of stopping at the first.
+/// Turns the directive tree into a `ProxyConfig`, checking every directive against its block's
+/// command table and every value, and collecting all errors instead of stopping at the first.
 final class ConfigBuilder {
     private(set) var diagnostics: [Diagnostic] = []
     /// Relative paths are resolved against this directory; nil leaves them as written.
     let baseDirectory: String?
 
-    /// Names of the backend and frontend blocks read so far.
-    var backendNames: Set<String> = []
-    var frontendNames: Set<String> = []
     /// References to backends, checked once the whole file is read (a backend may be declared later).
     var backendReferences: [(name: String, token: Token, referrer: String)] = []
     /// Every listen address in the file (frontends and stats), keyed by host and port.
@@ -26,25 +23,27 @@ final class ConfigBuilder {
     }
 
     func build(_ directives: [Directive]) -> ProxyConfig {
-        let config = buildMain(directives)
-        for reference in backendReferences where !backendNames.contains(reference.name) {
+        var main = MainBlock()
+        read(directives, with: Commands.main, into: &main)
+        for reference in backendReferences where !main.backendNames.contains(reference.name) {
             error(reference.token, "\(reference.referrer) refers to unknown backend \"\(reference.name)\"")
         }
-        return config
+        return main.config
     }
 
-    /// Calls `body` for each directive of a block that is allowed in `context` and has the right
-    /// shape (argument count, block or not, not a duplicate); reports the others.
-    /// Returns the names of the directives of `context` present in the block, well-formed or not,
-    /// so that a bad line is not also reported as a missing directive.
+    /// Calls the handler of each directive of a block that `table` has and that has the right shape
+    /// (argument count, block or not, not a duplicate); reports the others.
+    /// Returns the names of the table's directives present in the block, well-formed or not, so
+    /// that a bad line is not also reported as a missing directive.
     @discardableResult
-    func forEach(_ directives: [Directive], in context: BlockContext, _ body: (Directive) -> Void) -> Set<String> {
+    func read<Block>(_ directives: [Directive], with table: CommandTable<Block>,
+                     into block: inout Block) -> Set<String> {
         var present: Set<String> = []
         var seen: Set<String> = []
-        for directive in directives.flatMap({ splitAtMissingSemicolons($0, in: context) }) {
+        for directive in directives.flatMap({ splitAtMissingSemicolons($0, with: table) }) {
             let name = directive.name.text
-            guard let spec = Schema.spec(name, in: context) else {
-                if Schema.allNames.contains(name) {
+            guard let command = table[name] else {
+                if Commands.allNames.contains(name) {
                     error(directive.name, "\"\(name)\" directive is not allowed here")
                 } else {
                     error(directive.name, "unknown directive \"\(name)\"")
@@ -52,52 +51,33 @@ final class ConfigBuilder {
                 continue
             }
             present.insert(name)
-            if spec.takesBlock && directive.block == nil {
+            if command.takesBlock && directive.block == nil {
                 error(directive.name, "directive \"\(name)\" has no opening \"{\"")
                 continue
             }
-            if !spec.takesBlock, let brace = directive.openBrace {
+            if !command.takesBlock, let brace = directive.openBrace {
                 error(brace, "unexpected \"{\"")
             }
-            if directive.args.count < spec.minArgs || spec.maxArgs.map({ directive.args.count > $0 }) == true {
+            if !command.arguments.contains(directive.args.count) {
                 error(directive.name, "invalid number of arguments in \"\(name)\" directive")
                 continue
             }
-            if !spec.repeatable && !seen.insert(name).inserted {
+            if !command.repeatable && !seen.insert(name).inserted {
                 error(directive.name, "\"\(name)\" directive is duplicate")
                 continue
             }
-            body(directive)
+            command.handler(self, directive, &block)
         }
         return present
     }
 
-    /// A forgotten `;` makes the parser read the next line's directive as more arguments. When an
-    /// argument that starts a line is a directive name, or the argument list is too long and runs
-    /// onto another line, the directive is cut there, the `;` is reported as missing just after
-    /// the last argument kept, and the rest is read as a directive of its own.
-    private func splitAtMissingSemicolons(_ directive: Directive, in context: BlockContext) -> [Directive] {
-        var parts: [Directive] = []
-        var rest = directive
-        while let cut = missingSemicolonIndex(rest, in: context) {
-            let head = Directive(name: rest.name, args: Array(rest.args[..<cut]))
-            error(head.end, "expected \";\" after \"\(head.sourceText)\"")
-            parts.append(head)
-            rest = Directive(name: rest.args[cut], args: Array(rest.args[(cut + 1)...]),
-                             openBrace: rest.openBrace, block: rest.block)
+    /// Records `key` in `seen`; false, with a "duplicate KIND" error quoting `token`, when it was
+    /// already there.
+    func isFirst(_ key: String, in seen: inout Set<String>, kind: String, at token: Token) -> Bool {
+        guard seen.insert(key).inserted else {
+            error(token, "duplicate \(kind) \"\(token.text)\"")
+            return false
         }
-        parts.append(rest)
-        return parts
-    }
-
-    private func missingSemicolonIndex(_ directive: Directive, in context: BlockContext) -> Int? {
-        let maxArgs = Schema.spec(directive.name.text, in: context)?.maxArgs
-        for (i, arg) in directive.args.enumerated() {
-            let previous = i == 0 ? directive.name : directive.args[i - 1]
-            guard arg.start.line > previous.end.line, !arg.quoted else { continue }
-            if Schema.allNames.contains(arg.text) { return i }
-            if let maxArgs, directive.args.count > maxArgs { return i }
-        }
-        return nil
+        return true
     }
 }

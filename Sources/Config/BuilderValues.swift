@@ -64,6 +64,15 @@ extension ConfigBuilder {
         return base.hasSuffix("/") ? base + text : base + "/" + text
     }
 
+    /// A URL path, which must start with `/`.
+    func urlPath(_ token: Token, _ text: String) -> String? {
+        guard text.hasPrefix("/") else {
+            error(token, "invalid path \"\(text)\", it must start with \"/\"")
+            return nil
+        }
+        return text
+    }
+
     /// `stdout`, `stderr` or a file path.
     func logTarget(_ token: Token) -> LogTarget? {
         switch token.text {
@@ -87,11 +96,7 @@ extension ConfigBuilder {
             error(token, "invalid address \"\(token.text)\"")
             return nil
         }
-        guard listenAddresses.insert(address.description).inserted else {
-            error(token, "duplicate listen address \"\(token.text)\"")
-            return nil
-        }
-        return address
+        return isFirst(address.description, in: &listenAddresses, kind: "listen address", at: token) ? address : nil
     }
 
     /// `key=value` and bare-word parameters; a repeated key is reported and left out.
@@ -112,25 +117,5 @@ extension ConfigBuilder {
 
     func invalidParameter(_ token: Token) {
         error(token, "invalid parameter \"\(token.text)\"")
-    }
-
-    /// `timeout KIND DURATION`: returns the kind and milliseconds when the kind is one of `kinds`.
-    func timeout(_ directive: Directive, kinds: [String], blockName: String,
-                 seen: inout Set<String>) -> (kind: String, ms: Int)? {
-        let kindToken = directive.args[0]
-        let kind = kindToken.text
-        guard kinds.contains(kind) else {
-            if ["connect", "read", "header", "idle", "send"].contains(kind) {
-                error(kindToken, "timeout \"\(kind)\" is not allowed in a \(blockName)")
-            } else {
-                error(kindToken, "unknown timeout \"\(kind)\"")
-            }
-            return nil
-        }
-        guard seen.insert(kind).inserted else {
-            error(directive.name, "\"timeout \(kind)\" directive is duplicate")
-            return nil
-        }
-        return duration(directive.args[1], positive: true).map { (kind, $0) }
     }
 }

@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
 
 public enum ConfigLoader {
     /// Parses and checks configuration text. `file` is used verbatim in error messages; relative
@@ -39,8 +38,9 @@ public enum ConfigLoader {
                 ConfigError(file: path, line: 1, column: 1, message: "cannot read file: \(error.message)"),
             ]))
         }
-        // A relative `path` is taken against the current directory, as `open` did.
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
+        // A relative `path` is taken against the current directory, as `open` did. Should that
+        // directory have no name any more, relative paths inside are left as written.
+        let directory = Paths.directory(of: path, workingDirectory: Paths.currentDirectory())
         return parse(text: String(decoding: bytes, as: UTF8.self), file: path, baseDirectory: directory)
     }
 

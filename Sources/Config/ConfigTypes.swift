@@ -56,9 +56,10 @@ public struct ServerConfig: Equatable, Sendable {
     public var tlsSNI: String?
     /// As written, e.g. "127.0.0.1:9001".
     public var address: String
-    /// Position of the `server` directive, for messages about its TLS files; not part of equality.
-    public var line: Int
-    public var column: Int
+    /// Where the `server` directive stands, for messages about its TLS files; never unequal.
+    public var position: SourcePosition
+    public var line: Int { position.line }
+    public var column: Int { position.column }
 
     public init(host: String, port: UInt16, address: String, weight: Int = 1, maxFails: Int = 1,
                 failTimeoutMs: Int = 10_000, backup: Bool = false, tls: Bool = false,
@@ -75,14 +76,7 @@ public struct ServerConfig: Equatable, Sendable {
         self.tlsVerify = tlsVerify
         self.tlsCA = tlsCA
         self.tlsSNI = tlsSNI
-        self.line = line
-        self.column = column
-    }
-
-    public static func == (a: ServerConfig, b: ServerConfig) -> Bool {
-        a.host == b.host && a.port == b.port && a.address == b.address && a.weight == b.weight
-            && a.maxFails == b.maxFails && a.failTimeoutMs == b.failTimeoutMs && a.backup == b.backup
-            && a.tls == b.tls && a.tlsVerify == b.tlsVerify && a.tlsCA == b.tlsCA && a.tlsSNI == b.tlsSNI
+        position = SourcePosition(line: line, column: column)
     }
 }
 
@@ -143,19 +137,15 @@ public enum FrontendMode: String, Sendable {
 public struct CertificateConfig: Equatable, Sendable {
     public var certificatePath: String
     public var keyPath: String
-    /// Position of the `certificate` directive, for messages about its files; not part of equality.
-    public var line: Int
-    public var column: Int
+    /// Where the `certificate` directive stands, for messages about its files; never unequal.
+    public var position: SourcePosition
+    public var line: Int { position.line }
+    public var column: Int { position.column }
 
     public init(certificatePath: String, keyPath: String, line: Int = 0, column: Int = 0) {
         self.certificatePath = certificatePath
         self.keyPath = keyPath
-        self.line = line
-        self.column = column
-    }
-
-    public static func == (a: CertificateConfig, b: CertificateConfig) -> Bool {
-        a.certificatePath == b.certificatePath && a.keyPath == b.keyPath
+        position = SourcePosition(line: line, column: column)
     }
 }
 

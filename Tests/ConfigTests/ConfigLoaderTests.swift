@@ -255,11 +255,17 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(parsed(text)?.pidFile, "run/sluice.pid")
     }
 
-    func testLoadResolvesAgainstTheFilesDirectory() throws {
+    /// A new empty directory, removed when the test ends.
+    private func temporaryDirectory() throws -> String {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("sluice-config-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: directory) }
+        return directory
+    }
+
+    func testLoadResolvesAgainstTheFilesDirectory() throws {
+        let directory = try temporaryDirectory()
         let path = directory + "/proxy.conf"
         let text = "pid_file sluice.pid;\nbackend app { server 127.0.0.1:1; }\n"
             + "frontend web { listen 127.0.0.1:8080; backend app; }\n"
@@ -270,10 +276,7 @@ final class ConfigLoaderTests: XCTestCase {
     }
 
     func testLoadUsesThePathAsGivenInErrors() throws {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("sluice-config-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let directory = try temporaryDirectory()
         try "workers 0;\n".write(toFile: directory + "/bad.conf", atomically: true, encoding: .utf8)
 
         let path = directory + "/./bad.conf"

@@ -179,6 +179,75 @@ final class ValidationTests: XCTestCase {
         ])
     }
 
+    /// A tcp frontend: `mode tcp;` on line 3, `body` on line 4.
+    private func tcpFrontend(_ body: String) -> String {
+        """
+        backend app { server 127.0.0.1:9001; }
+        frontend db {
+            mode tcp;
+        \(body)
+            listen 127.0.0.1:5432;
+            backend app;
+        }
+        """
+    }
+
+    func testHTTPDirectivesAreErrorsInATCPFrontend() {
+        for (line, directive) in [
+            ("access_log stdout json;", "access_log"),
+            ("access_log off;", "access_log"),
+            ("trusted_proxies 10.0.0.0/8;", "trusted_proxies"),
+            ("max_header_size 32k;", "max_header_size"),
+            ("max_body_size 1m;", "max_body_size"),
+            ("timeout send 5s;", "timeout send"),
+        ] {
+            assertErrors(tcpFrontend("    " + line), ["4:5: \"\(directive)\" directive is not allowed in a tcp frontend"])
+        }
+    }
+
+    /// The mode is known only once the block is read.
+    func testHTTPDirectivesBeforeModeTCP() {
+        let text = """
+        backend app { server 127.0.0.1:9001; }
+        frontend db {
+            listen 127.0.0.1:5432;
+            access_log stdout;
+            timeout send 5s;
+            backend app;
+            mode tcp;
+        }
+        """
+        assertErrors(text, [
+            #"4:5: "access_log" directive is not allowed in a tcp frontend"#,
+            #"5:5: "timeout send" directive is not allowed in a tcp frontend"#,
+        ])
+    }
+
+    /// A bad value is reported as well as the mode error.
+    func testBadValueOfAnHTTPDirectiveInATCPFrontend() {
+        assertErrors(tcpFrontend("    max_body_size 12q;"), [
+            #"4:5: "max_body_size" directive is not allowed in a tcp frontend"#,
+            #"4:19: invalid size "12q""#,
+        ])
+    }
+
+    /// TLS is terminated and the plaintext forwarded; `timeout header` bounds the handshake.
+    func testTCPFrontendTakesTLSAndItsTimeouts() throws {
+        let text = tcpFrontend("""
+            listen 127.0.0.1:5433 tls;
+            certificate /certs/db.crt /certs/db.key;
+            timeout header 3s;
+            timeout idle 10m;
+        """)
+        let db = try XCTUnwrap(parsed(text)?.frontends.first)
+        XCTAssertEqual(db.mode, .tcp)
+        XCTAssertEqual(db.listens.map(\.description), ["127.0.0.1:5433", "127.0.0.1:5432"])
+        XCTAssertEqual(db.listens.map(\.tls), [true, false])
+        XCTAssertEqual(db.certificates, [CertificateConfig(certificatePath: "/certs/db.crt", keyPath: "/certs/db.key")])
+        XCTAssertEqual(db.headerTimeoutMs, 3000)
+        XCTAssertEqual(db.idleTimeoutMs, 600_000)
+    }
+
     func testBackendWithoutServers() {
         let text = """
         backend app {

@@ -98,6 +98,11 @@ func checkAccepted(_ config: ProxyConfig, _ text: String) {
         }
         require(f.defaultBackend != nil || (f.mode == .http && !f.routes.isEmpty), "frontend \(f.name) accepted without backend")
         require(f.mode == .http || f.routes.isEmpty, "tcp frontend \(f.name) accepted with routes")
+        let defaults = FrontendConfig(name: f.name)
+        require(f.mode == .http || (f.accessLog == defaults.accessLog && f.trustedProxies.isEmpty
+                                    && f.maxHeaderSize == defaults.maxHeaderSize && f.maxBodySize == defaults.maxBodySize
+                                    && f.sendTimeoutMs == defaults.sendTimeoutMs),
+                "tcp frontend \(f.name) accepted with an HTTP-only directive")
         require(f.listens.contains(where: \.tls) == !f.certificates.isEmpty, "tls listen and certificates do not match")
         for c in f.certificates { require(c.certificatePath.hasPrefix("/") && c.keyPath.hasPrefix("/"), "relative certificate path") }
         require((1 << 10...1 << 20).contains(f.maxHeaderSize) && f.maxBodySize >= 0
