@@ -15,8 +15,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from upstreams import (DeadPort, RecordingUpstream, Sluice, WerkzeugUpstream,  # noqa: E402
-                       free_port)
+from ports import DeadPort, free_port
+from processes import Sluice
+from servers import RecordingUpstream, WerkzeugUpstream
 
 DEFAULT_DEADLINE = 30
 

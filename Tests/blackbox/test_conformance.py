@@ -20,9 +20,11 @@ import time
 
 import pytest
 
-from rawhttp import ClosedEarly, RawClient, get, proxy_error, simple_request
+from clients import ClosedEarly, RawClient, get, proxy_error
 from conftest import http_config
-from upstreams import Reply, free_port
+from messages import simple_request
+from ports import free_port
+from servers import Reply
 
 CHUNKED_HEAD = "Transfer-Encoding: chunked"
 HELLO = b"5\r\nhello\r\n0\r\n\r\n"

@@ -2,8 +2,8 @@
 Expect: 100-continue, and the idempotent retry on a stale upstream connection."""
 import time
 
-from rawhttp import RawClient, proxy_error
-from upstreams import Reply
+from clients import RawClient, proxy_error
+from servers import Reply
 
 
 def echo_path(delays=None):

@@ -1,6 +1,7 @@
 """X-Forwarded-* trust rules and hop-by-hop header removal (SPEC §3), byte for byte."""
-from rawhttp import RawClient, xf_lines
-from upstreams import Reply
+from clients import RawClient
+from messages import xf_lines
+from servers import Reply
 
 SPOOF = (b"X-Forwarded-For: 6.6.6.6\r\n"
          b"Accept: */*\r\n"

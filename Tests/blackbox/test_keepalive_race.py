@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from healthkit import IdleClosingUpstream
-from rawhttp import RawClient
+from clients import RawClient
+from servers import IdleClosingUpstream
 
 IDLE = 1.0
 WINDOW = 0.3

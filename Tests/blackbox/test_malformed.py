@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from rawhttp import RawClient, get, proxy_error
+from clients import RawClient, get, proxy_error
 
 
 def req(head: str, body: bytes = b"", start: str = "POST / HTTP/1.1") -> bytes:

@@ -10,12 +10,12 @@ import time
 
 import pytest
 
+from clients import ClientLoop, RawClient, Wrk, get
 from conftest import http_config
-from loadgen import ClientLoop, FastUpstream, Wrk
-from procs import (alive, backend, current_workers, frontend, listening_inodes, quiet_port,
-                   stats, stats_block, wait_children, wait_gone, wait_reloads, wait_until)
-from rawhttp import RawClient, get
-from upstreams import Reply, port_accepts
+from ports import free_port, port_accepts
+from processes import alive, listening_inodes, wait_children, wait_gone, wait_until
+from servers import FastUpstream, Reply
+from stats_endpoint import backend, current_workers, frontend, stats, stats_block, wait_reloads
 
 WORKERS = 2
 
@@ -35,7 +35,7 @@ def with_typo(text: str):
 
 
 def start(sluice, upstream_addrs, **kw):
-    port, sp = quiet_port(), quiet_port()
+    port, sp = free_port(), free_port()
     text = conf(port, sp, upstream_addrs, **kw)
     s = sluice(text, ports=[port, sp])
     s.stats_port = sp
@@ -189,7 +189,7 @@ def test_drain_timeout_bounds_the_old_workers(sluice, upstream):
 def test_reload_opens_new_listeners_and_keeps_existing_ones(sluice, upstream):
     a = upstream("A")
     s, kids = start(sluice, [a.addr])
-    p2 = quiet_port()        # the probe below uses many ephemeral ports
+    p2 = free_port()        # the probe below uses many ephemeral ports
     before = listening_inodes(s.port)
     assert len(before) == 1
     refused, failed, ok = [], [], [0]
@@ -270,7 +270,7 @@ def test_reload_under_load(sluice, tmp_path):
     ups = [FastUpstream(n) for n in ("A", "B", "C")]
     a, b, c = ups
     try:
-        port, sp = quiet_port(), quiet_port()
+        port, sp = free_port(), free_port()
 
         def text(servers):
             return http_config(port, [u.addr for u in servers], workers=2, read_timeout="5s",
@@ -282,7 +282,7 @@ def test_reload_under_load(sluice, tmp_path):
         wait_children(s.pid, 2, timeout=3)
         g0 = stats(sp)["generation"]
 
-        wrk = Wrk(f"http://127.0.0.1:{port}/wrk", tmp_path, threads=2, connections=20,
+        wrk = Wrk(f"http://127.0.0.1:{port}/wrk", threads=2, connections=20,
                   duration=12)
         py = ClientLoop(port, "/py", duration=12)
         try:

@@ -1,7 +1,7 @@
 """TLS termination and re-encryption (SPEC §2 `listen ... tls`, `certificate`, `server ... tls`),
 with real clients: curl, openssl s_client, Python ssl / http.client / requests, sslyze.
 
-The certificates come from a test CA made here with the openssl CLI (tlskit.CA): a root, an
+The certificates come from a test CA made here with the openssl CLI (pki.CA): a root, an
 intermediate that signs the site certificates (so the chain must be served), and an unrelated CA
 for the wrong-CA cases.  Nothing leaves 127.0.0.0/8; every subprocess has a timeout.
 """
@@ -26,14 +26,16 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-import wsmini as ws
+import websocket as ws
+from clients import RawClient, assert_proxy_error, get
 from conftest import http_config
-from procs import (current_workers, frontend, stats, stats_block, wait_children, wait_gone,
-                   wait_reloads, wait_until)
-from rawhttp import RawClient, assert_proxy_error, get, xf_lines
-from tlskit import (CA, TLSClient, TLSUpstream, client_context, client_hello, https_get,
-                    make_key, s_client, s_field)
-from upstreams import Reply, free_port, port_accepts, run_cli
+from messages import xf_lines
+from pki import CA, make_key
+from ports import free_port, port_accepts
+from processes import run_cli, wait_children, wait_gone, wait_until
+from servers import Reply, TLSUpstream
+from stats_endpoint import current_workers, frontend, stats, stats_block, wait_reloads
+from tls_clients import TLSClient, client_context, client_hello, https_get, s_client, s_field
 
 SITE = "site.test"
 

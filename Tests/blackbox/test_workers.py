@@ -7,10 +7,11 @@ import time
 
 import pytest
 
+from clients import RawClient, get
 from conftest import http_config
-from procs import (alive, children, listening_inodes, quiet_port, socket_inodes_of,
-                   wait_children, wait_gone, wait_until)
-from rawhttp import RawClient, get
+from ports import free_port
+from processes import (alive, children, listening_inodes, socket_inodes_of, wait_children,
+                       wait_gone, wait_until)
 
 REPLACE_WITHIN = 1.0      # SPEC §4: a worker that dies is replaced within 1 second
 SLACK = 0.25              # polling and scheduling on a loaded test machine
@@ -18,7 +19,7 @@ SLACK = 0.25              # polling and scheduling on a loaded test machine
 
 def start(sluice, upstream, workers, **kw):
     up = upstream("A")
-    port = quiet_port()
+    port = free_port()
     s = sluice(http_config(port, [up.addr], workers=workers, **kw), ports=[port])
     s.upstreams = [up]
     return s
