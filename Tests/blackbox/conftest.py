@@ -55,19 +55,25 @@ def pytest_runtest_makereport(item, call):
             rep.sections.append((f"sluice config ({s.config.name})", s.config.read_text()))
 
 
+def factory(build, teardown: str = "stop", hand_out=lambda obj: obj):
+    """The body of a fixture handing out `build(...)` results (through `hand_out`) and calling
+    their `teardown` method at the end of the test:  ``yield from factory(Cls)``."""
+    made = []
+
+    def make(*args, **kw):
+        obj = build(*args, **kw)
+        made.append(obj)
+        return hand_out(obj)
+
+    yield make
+    for obj in made:
+        getattr(obj, teardown)()
+
+
 @pytest.fixture
 def upstream():
     """upstream(name, handler=None, tcp=False, banner=b"") -> RecordingUpstream"""
-    made = []
-
-    def make(name="up", handler=None, **kw):
-        u = RecordingUpstream(name, handler, **kw)
-        made.append(u)
-        return u
-
-    yield make
-    for u in made:
-        u.stop()
+    yield from factory(lambda name="up", handler=None, **kw: RecordingUpstream(name, handler, **kw))
 
 
 @pytest.fixture
@@ -80,16 +86,7 @@ def werkzeug_app():
 @pytest.fixture
 def dead_port():
     """dead_port() -> port refusing connections for the whole test."""
-    made = []
-
-    def make():
-        d = DeadPort()
-        made.append(d)
-        return d.port
-
-    yield make
-    for d in made:
-        d.close()
+    yield from factory(DeadPort, "close", lambda d: d.port)
 
 
 @pytest.fixture

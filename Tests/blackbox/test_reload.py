@@ -5,7 +5,6 @@ flight, answer `Connection: close`, close idle keep-alive connections and exit w
 reload-under-load check: wrk + a one-connection-per-request client through 11 reloads."""
 import re
 import socket
-import threading
 import time
 
 import pytest
@@ -192,24 +191,7 @@ def test_reload_opens_new_listeners_and_keeps_existing_ones(sluice, upstream):
     p2 = free_port()        # the probe below uses many ephemeral ports
     before = listening_inodes(s.port)
     assert len(before) == 1
-    refused, failed, ok = [], [], [0]
-    stop = threading.Event()
-
-    def probe():
-        while not stop.is_set():
-            try:
-                r = get(s.port, "/probe")
-                if r.status == 200:
-                    ok[0] += 1
-                else:
-                    failed.append(r.status)
-            except ConnectionRefusedError as e:
-                refused.append(repr(e))
-            except Exception as e:  # noqa: BLE001
-                failed.append(repr(e))
-
-    th = threading.Thread(target=probe, daemon=True)
-    th.start()
+    probe = ClientLoop(s.port, "/probe", duration=60)
     try:
         time.sleep(0.2)
         s.reload(s.make([a.addr], frontend_extra=f"    listen 127.0.0.1:{p2};"))
@@ -219,11 +201,10 @@ def test_reload_opens_new_listeners_and_keeps_existing_ones(sluice, upstream):
         wait_gone(kids, 3)
         time.sleep(0.3)
     finally:
-        stop.set()
-        th.join(5)
-    assert not refused, f"connection refused during the reload: {refused[:3]}"
-    assert not failed, f"requests failed during the reload: {failed[:3]}"
-    assert ok[0] > 5
+        probe.stop()
+    assert not probe.refused, f"connection refused during the reload: {probe.refused[:3]}"
+    assert not probe.failures, f"requests failed during the reload: {probe.failures[:3]}"
+    assert probe.ok > 5
     assert listening_inodes(s.port) == before, "the listener that stayed was closed and reopened"
 
 
