@@ -91,18 +91,18 @@ def dead_port():
 
 @pytest.fixture
 def sluice(tmp_path, request):
-    """sluice(config_text, ports=None) -> running Sluice.
+    """sluice(config_text, ports=None, name=None, env=None) -> running Sluice.
 
     ``ports`` are the ports to wait for (default: every ``listen 127.0.0.1:N`` in the
-    config).  At teardown the test fails if sluice died on its
+    config); ``env``: variables added to sluice's environment.  At teardown the test fails if sluice died on its
     own (a crash), then it is stopped with SIGTERM (SIGKILL after 5 s)."""
     started = []
     request.node._sluices = started
 
-    def start(config_text: str, ports=None, name=None):
+    def start(config_text: str, ports=None, name=None, env=None):
         if ports is None:
             ports = [int(p) for p in re.findall(r"listen\s+127\.0\.0\.1:(\d+)", config_text)]
-        s = Sluice(config_text, tmp_path, ports, name=name or f"sluice{len(started)}")
+        s = Sluice(config_text, tmp_path, ports, name=name or f"sluice{len(started)}", env=env)
         started.append(s)
         return s
 
