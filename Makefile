@@ -53,9 +53,12 @@ FUZZ_SECONDS ?= 15
 fuzz:
 	SWIFT=$(SWIFT) tools/fuzz.sh $(FUZZ_SECONDS)
 
-# SLUICE_WORKERS=auto to give sluice one worker per CPU (default 1, like HAProxy nbthread 1).
+# sluice, HAProxy and nginx on the same workloads, each pinned to its own CPU(s) while wrk and
+# the upstream run on the others.
+# SLUICE_WORKERS=N or auto for several sluice workers (default 1, like HAProxy nbthread 1);
+# BENCH_FLAGS for more options (e.g. --quick, --proxies sluice,haproxy; see bench/README.md).
 bench: release
-	$(PYTHON) bench/run.py --sluice-workers $(or $(SLUICE_WORKERS),1)
+	$(PYTHON) bench/run.py --sluice-workers $(or $(SLUICE_WORKERS),1) $(BENCH_FLAGS)
 
 clean:
 	rm -rf .build Fuzz/.build
