@@ -6,7 +6,7 @@ SWIFT      ?= swift
 PYTHON     ?= python3
 SLUICE_BIN := .build/release/sluice
 RUN_APT    := libssl-dev openssl curl
-TEST_APT   := wrk chromium slowhttptest
+TEST_APT   := wrk chromium slowhttptest gcc
 TEST_PY    := pytest requests werkzeug flask prometheus-client sslyze
 
 .PHONY: all build release run test unit blackbox bench fuzz deps test-deps clean
@@ -54,7 +54,7 @@ fuzz:
 	SWIFT=$(SWIFT) tools/fuzz.sh $(FUZZ_SECONDS)
 
 # sluice, HAProxy and nginx on the same workloads, each pinned to its own CPU(s) while wrk and
-# the upstream run on the others.
+# the upstream run on the others; a sluice mallocs/req column (gcc builds tools/malloc_count.c).
 # SLUICE_WORKERS=N or auto for several sluice workers (default 1, like HAProxy nbthread 1);
 # BENCH_FLAGS for more options (e.g. --quick, --proxies sluice,haproxy; see bench/README.md).
 bench: release

@@ -18,8 +18,9 @@ COLUMNS = [
     ("conn/req CPU µs/req", lambda r: r.get("close", {}).get("cpu_us_per_req"), "{:.2f}"),
     ("100 MiB GB/s", lambda r: r.get("big", {}).get("gbps"), "{:.2f}"),
     ("idle KiB/conn", lambda r: (r["idle"]["bytes_per_conn"] / 1024.0) if "idle" in r else None, "{:.2f}"),
+    ("mallocs/req", lambda r: r.get("mallocs", {}).get("per_request"), "{:.4f}"),
 ]
-COLUMN_KEYS = ["keepalive", "keepalive", "keepalive", "keepalive", "close", "close", "big", "idle"]
+COLUMN_KEYS = ["keepalive", "keepalive", "keepalive", "keepalive", "close", "close", "big", "idle", "mallocs"]
 
 TLS_COLUMNS = [
     ("TLS req/s", lambda r: r.get("tls_keepalive", {}).get("rps"), "{:,.0f}"),
@@ -79,9 +80,12 @@ def print_report(order, results, prof, cert, tls_note, pinning, total, budget_se
     print("Ratios are to HAProxy's figure (higher is better for req/s and GB/s, lower for the rest).")
     print("%s, rounds interleaved across proxies: keep-alive %dx%ds (after %ds warm-up), "
           "Connection: close %dx%ds; 100 MiB x%d; %d idle connections on a fresh proxy; "
-          "CPU = proxy process tree (%d ticks/s) / requests; p50/p99 = median over rounds."
+          "CPU = proxy process tree (%d ticks/s) / requests; p50/p99 = median over rounds; "
+          "mallocs/req (sluice only) = its worker's heap allocations under LD_PRELOAD, "
+          "(count after %d - after %d requests) / %d."
           % (wrk, prof["rounds"], prof["keepalive"], prof["warmup"], prof["close_rounds"], prof["close"],
-             prof["downloads"], prof["idle"], CLK_TCK))
+             prof["downloads"], prof["idle"], CLK_TCK, prof["mallocs"][1], prof["mallocs"][0],
+             prof["mallocs"][1] - prof["mallocs"][0]))
     tls_table = None
     if cert is not None:
         tls_order = [n for n in order if n != "direct"]

@@ -30,6 +30,7 @@ from ports import free_ports
 from proxies import haproxy_proxy, make_certificate, nginx_proxy, sluice_proxy, upstream_server
 from report import json_document, print_report
 from scheduling import PROFILES, Budget, Target, run_all
+from workloads import MallocProbe
 
 
 def parse_args():
@@ -39,6 +40,7 @@ def parse_args():
                     help="comma-separated subset of %s (default: all)" % ",".join(ALL_PROXIES))
     ap.add_argument("--no-direct", action="store_true", help="skip the direct-to-upstream reference row")
     ap.add_argument("--no-tls", action="store_true", help="skip the TLS workloads (second table)")
+    ap.add_argument("--no-mallocs", action="store_true", help="skip sluice's allocation count")
     ap.add_argument("--quick", action="store_true", help="shorter workloads (about 55 s in all)")
     ap.add_argument("--sluice-workers", default=os.environ.get("SLUICE_WORKERS", "1"),
                     help="sluice's `workers` setting: 1 (default, like the others' single thread), N or auto")
@@ -86,6 +88,18 @@ def make_targets(args, tmp, upstream, up_port, cert, nofile, proxy_cpus):
     return targets
 
 
+def malloc_probe(args, tmp, up_port, targets, proxy_cpus):
+    """The allocation counter for the sluice row, or None (its reason in the row)."""
+    sluice = next((t for t in targets if t.name == "sluice" and t.ok), None)
+    if sluice is None or args.no_mallocs:
+        return None
+    try:
+        return MallocProbe(tmp, args.sluice_bin, up_port, free_ports(1)[0], proxy_cpus)
+    except (RuntimeError, OSError) as e:
+        sluice.error("mallocs", str(e))
+        return None
+
+
 def main():
     args = parse_args()
     prof = dict(PROFILES["quick" if args.quick else "full"])
@@ -119,7 +133,8 @@ def main():
         upstream.start()
         log("upstream nginx on %s:%d (pid %d), temp dir %s" % (HOST, up_port, upstream.pid, tmp))
         targets = make_targets(args, tmp, upstream, up_port, cert, nofile, pinning.proxy_cpus())
-        run_all([t for t in targets if t.ok], prof, budget)
+        probe = malloc_probe(args, tmp, up_port, targets, pinning.proxy_cpus())
+        run_all([t for t in targets if t.ok], prof, budget, probe)
     except KeyboardInterrupt:
         interrupted = True
         log("interrupted")

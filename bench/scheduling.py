@@ -16,11 +16,14 @@ from workloads import (big_download, http_get, idle_connections, run_wrk, s_time
 PROFILES = {
     # seconds of wrk warm-up; keep-alive rounds x seconds; conn-per-request rounds x seconds;
     # 100 MiB downloads per target; idle connections per proxy; TLS keep-alive rounds x seconds;
-    # TLS new-handshake rounds x seconds (with hs_clients parallel `openssl s_time -new`)
+    # TLS new-handshake rounds x seconds (with hs_clients parallel `openssl s_time -new`);
+    # the two request counts of sluice's allocation count
     "full":  dict(warmup=1, rounds=3, keepalive=4, close_rounds=2, close=3, downloads=3, idle=5000,
-                  tls_rounds=2, tls_keepalive=3, hs_rounds=2, handshake=3, hs_clients=2),
+                  tls_rounds=2, tls_keepalive=3, hs_rounds=2, handshake=3, hs_clients=2,
+                  mallocs=(2000, 20000)),
     "quick": dict(warmup=1, rounds=1, keepalive=3, close_rounds=1, close=2, downloads=1, idle=2000,
-                  tls_rounds=1, tls_keepalive=2, hs_rounds=1, handshake=2, hs_clients=2),
+                  tls_rounds=1, tls_keepalive=2, hs_rounds=1, handshake=2, hs_clients=2,
+                  mallocs=(2000, 12000)),
 }
 
 
@@ -231,8 +234,23 @@ def idle_phase(targets, count, budget):
                 break
 
 
-def run_all(targets, prof, budget):
-    """Every workload over `targets`."""
+def mallocs_phase(target, probe, counts, budget):
+    """sluice's allocations per request (row["mallocs"]): `probe` (a workloads.MallocProbe)
+    counts the worker's allocations for each of the two request counts."""
+    if not budget.allows(10):
+        target.error("mallocs", "skipped: time budget")
+        return
+    res = guarded(target, "mallocs", lambda: probe.measure(*counts))
+    if res is not None:
+        target.row["mallocs"] = res
+        log("[%s] mallocs: %.4f per request (worker: %d after %d requests, %d after %d)"
+            % (target.name, res["per_request"], res["worker_mallocs"][0], counts[0],
+               res["worker_mallocs"][1], counts[1]))
+
+
+def run_all(targets, prof, budget, malloc_probe=None):
+    """Every workload over `targets`; `malloc_probe` (a workloads.MallocProbe) counts sluice's
+    allocations per request."""
     live = []
     for t in targets:
         if not t.start():
@@ -264,6 +282,9 @@ def run_all(targets, prof, budget):
     handshake_phase(tls, prof["hs_rounds"], prof["handshake"], prof["hs_clients"], budget)
     big_phase(live, prof["downloads"], budget)
     idle_phase(live, prof["idle"], budget)
+    for t in live:
+        if t.name == "sluice" and malloc_probe is not None:
+            mallocs_phase(t, malloc_probe, prof["mallocs"], budget)
     for t in targets:
         if t.server is not None and t.server.proc is not None:
             if t.ok and not t.server.alive():

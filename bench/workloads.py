@@ -10,7 +10,11 @@ import ssl
 import subprocess
 import time
 
+import malloc_counter
+from clients import keepalive_requests
 from common import BIG_SIZE, HOST, SMALL_BODY, BenchError, exe
+from processes import children
+from proxies import sluice_proxy
 
 def read_response(sock, buf=None):
     """Read one response with a Content-Length body (or up to EOF); return (status, head, body_len, first_bytes)."""
@@ -272,3 +276,36 @@ def idle_connections(server, port, count, send_request=True):
 # --------------------------------------------------------------------------------------------
 # Orchestration
 
+
+class MallocProbe:
+    """sluice's heap allocations per request: a sluice with one worker (the benchmark's
+    configuration otherwise) under LD_PRELOAD of tools/malloc_count.c, started once per
+    request count; `requests` keep-alive requests on 8 connections, then SIGTERM, after which
+    the worker writes its count at exit.  The difference between two counts over the
+    difference of the request counts is what one more request allocates."""
+
+    def __init__(self, tmp, binary, up_port, port, cpus=None):
+        self.tmp, self.binary, self.up_port, self.port, self.cpus = tmp, binary, up_port, port, cpus
+        self.lib = malloc_counter.build(tmp)
+
+    def worker_mallocs(self, requests):
+        prefix = malloc_counter.fresh_prefix(self.tmp, "mallocs-%d" % requests)
+        server = sluice_proxy(self.tmp, self.port, self.up_port, self.binary, workers="1", cpus=self.cpus,
+                              name="sluice-mallocs", env=malloc_counter.environment(self.lib, prefix))
+        server.start()
+        try:
+            workers = children(server.pid)
+            if len(workers) != 1:
+                raise BenchError("expected one sluice worker, found %s" % workers)
+            keepalive_requests(self.port, requests, connections=8)
+        finally:
+            server.stop()
+        if server.proc.returncode != 0:
+            raise BenchError("sluice (allocation count) exited with %s" % server.exit_text())
+        return malloc_counter.count_of(prefix, workers[0])
+
+    def measure(self, small, large):
+        m_small = self.worker_mallocs(small)
+        m_large = self.worker_mallocs(large)
+        return {"per_request": malloc_counter.per_request(m_small, small, m_large, large),
+                "requests": [small, large], "worker_mallocs": [m_small, m_large]}
