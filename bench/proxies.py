@@ -132,28 +132,37 @@ def nginx_user_line():
     return ""
 
 
-def nginx_common(tmp, name, nofile):
+def nginx_config(tmp, name, nofile, http_body):
+    """Write <tmp>/<name>/nginx.conf: one worker in the foreground, files in that directory,
+    no access log, long-lived client keep-alive, then `http_body` inside `http { }`.  Returns
+    (the directory, the configuration file)."""
     d = os.path.join(tmp, name)
     os.makedirs(d, exist_ok=True)
-    return """%(user)s
+    temps = "\n".join("    %s_temp_path %s/%s;" % (k, d, k) for k in
+                      ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    conf = os.path.join(d, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write("""%(user)s
 daemon off;
 pid %(d)s/nginx.pid;
 error_log %(d)s/error.log warn;
 worker_rlimit_nofile %(nofile)d;
 events { worker_connections 20000; }
-""" % dict(user=nginx_user_line(), d=d, nofile=nofile), d
-
-
-def nginx_temp_paths(d):
-    return "\n".join("    %s_temp_path %s/%s;" % (k, d, k) for k in
-                     ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+worker_processes 1;
+http {
+    access_log off;
+%(temps)s
+    keepalive_requests 1000000000;
+    keepalive_timeout 300s;
+%(body)s}
+""" % dict(user=nginx_user_line(), d=d, nofile=nofile, temps=temps, body=http_body))
+    return d, conf
 
 
 def upstream_server(tmp, port, nofile, cpus=None):
     # One worker: the upstream needs well under a core at the proxies' rates (direct traffic
     # reaches about twice their rate on one worker), and a second worker would only add one more
     # runnable process competing with wrk and the proxy for the 2 cores.
-    head, d = nginx_common(tmp, "upstream", nofile)
     www = os.path.join(tmp, "www")
     os.makedirs(www, exist_ok=True)
     big = os.path.join(www, "big")
@@ -161,15 +170,7 @@ def upstream_server(tmp, port, nofile, cpus=None):
         chunk = bytes(range(256)) * 4096  # 1 MiB
         for _ in range(BIG_SIZE // len(chunk)):
             f.write(chunk)
-    conf = os.path.join(d, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(head + """worker_processes 1;
-http {
-    access_log off;
-%(temps)s
-    keepalive_requests 1000000000;
-    keepalive_timeout 300s;
-    sendfile on;
+    d, conf = nginx_config(tmp, "upstream", nofile, """    sendfile on;
     tcp_nopush on;
     server {
         listen %(host)s:%(port)d backlog=4096;
@@ -177,8 +178,7 @@ http {
         location = /xff { default_type text/plain; return 200 "$http_x_forwarded_for"; }
         location = /big { root %(www)s; default_type application/octet-stream; }
     }
-}
-""" % dict(temps=nginx_temp_paths(d), host=HOST, port=port, body=SMALL_BODY.decode(), www=www))
+""" % dict(host=HOST, port=port, body=SMALL_BODY.decode(), www=www))
     return Server("upstream-nginx", [exe("nginx"), "-p", d, "-c", conf], tmp, port, cpus=cpus)
 
 
@@ -203,7 +203,6 @@ def make_certificate(tmp):
 
 
 def nginx_proxy(tmp, port, up_port, nofile, tls_port=None, cert=None, cpus=None):
-    head, d = nginx_common(tmp, "nginx", nofile)
     tls = ""
     if tls_port:
         tls = """        listen %(host)s:%(tls_port)d ssl backlog=4096;
@@ -217,15 +216,7 @@ def nginx_proxy(tmp, port, up_port, nofile, tls_port=None, cert=None, cpus=None)
         ssl_session_tickets on;
 """ % dict(host=HOST, tls_port=tls_port, cert=cert["cert"], key=cert["key"], ciphers=TLS12_CIPHERS,
            suites=TLS13_SUITES, groups=TLS_GROUPS)
-    conf = os.path.join(d, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(head + """worker_processes 1;
-http {
-    access_log off;
-%(temps)s
-    keepalive_requests 1000000000;
-    keepalive_timeout 300s;
-    upstream up {
+    d, conf = nginx_config(tmp, "nginx", nofile, """    upstream up {
         server %(host)s:%(up)d;
         keepalive 64;
         keepalive_requests 1000000000;
@@ -240,8 +231,7 @@ http {
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         }
     }
-}
-""" % dict(temps=nginx_temp_paths(d), host=HOST, port=port, up=up_port, tls=tls))
+""" % dict(host=HOST, port=port, up=up_port, tls=tls))
     # master + 1 worker; CPU and RSS are summed over both
     return Server("nginx", [exe("nginx"), "-p", d, "-c", conf], tmp, port, cpus=cpus)
 
