@@ -6,7 +6,7 @@ SWIFT      ?= swift
 PYTHON     ?= python3
 SLUICE_BIN := .build/release/sluice
 RUN_APT    := libssl-dev openssl curl
-TEST_APT   := wrk chromium slowhttptest
+TEST_APT   := wrk chromium slowhttptest gcc
 TEST_PY    := pytest requests werkzeug flask prometheus-client sslyze
 
 .PHONY: all build release run test unit blackbox bench fuzz deps test-deps clean
@@ -53,9 +53,12 @@ FUZZ_SECONDS ?= 15
 fuzz:
 	SWIFT=$(SWIFT) tools/fuzz.sh $(FUZZ_SECONDS)
 
-# SLUICE_WORKERS=auto to give sluice one worker per CPU (default 1, like HAProxy nbthread 1).
+# sluice, HAProxy and nginx on the same workloads, each pinned to its own CPU(s) while wrk and
+# the upstream run on the others; a sluice mallocs/req column (gcc builds tools/malloc_count.c).
+# SLUICE_WORKERS=N or auto for several sluice workers (default 1, like HAProxy nbthread 1);
+# BENCH_FLAGS for more options (e.g. --quick, --proxies sluice,haproxy; see bench/README.md).
 bench: release
-	$(PYTHON) bench/run.py --sluice-workers $(or $(SLUICE_WORKERS),1)
+	$(PYTHON) bench/run.py --sluice-workers $(or $(SLUICE_WORKERS),1) $(BENCH_FLAGS)
 
 clean:
 	rm -rf .build Fuzz/.build

@@ -15,8 +15,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from upstreams import (DeadPort, RecordingUpstream, Sluice, WerkzeugUpstream,  # noqa: E402
-                       free_port)
+from ports import DeadPort, free_port
+from processes import Sluice
+from servers import RecordingUpstream, WerkzeugUpstream
 
 DEFAULT_DEADLINE = 30
 
@@ -54,19 +55,25 @@ def pytest_runtest_makereport(item, call):
             rep.sections.append((f"sluice config ({s.config.name})", s.config.read_text()))
 
 
+def factory(build, teardown: str = "stop", hand_out=lambda obj: obj):
+    """The body of a fixture handing out `build(...)` results (through `hand_out`) and calling
+    their `teardown` method at the end of the test:  ``yield from factory(Cls)``."""
+    made = []
+
+    def make(*args, **kw):
+        obj = build(*args, **kw)
+        made.append(obj)
+        return hand_out(obj)
+
+    yield make
+    for obj in made:
+        getattr(obj, teardown)()
+
+
 @pytest.fixture
 def upstream():
     """upstream(name, handler=None, tcp=False, banner=b"") -> RecordingUpstream"""
-    made = []
-
-    def make(name="up", handler=None, **kw):
-        u = RecordingUpstream(name, handler, **kw)
-        made.append(u)
-        return u
-
-    yield make
-    for u in made:
-        u.stop()
+    yield from factory(lambda name="up", handler=None, **kw: RecordingUpstream(name, handler, **kw))
 
 
 @pytest.fixture
@@ -79,32 +86,23 @@ def werkzeug_app():
 @pytest.fixture
 def dead_port():
     """dead_port() -> port refusing connections for the whole test."""
-    made = []
-
-    def make():
-        d = DeadPort()
-        made.append(d)
-        return d.port
-
-    yield make
-    for d in made:
-        d.close()
+    yield from factory(DeadPort, "close", lambda d: d.port)
 
 
 @pytest.fixture
 def sluice(tmp_path, request):
-    """sluice(config_text, ports=None) -> running Sluice.
+    """sluice(config_text, ports=None, name=None, env=None) -> running Sluice.
 
     ``ports`` are the ports to wait for (default: every ``listen 127.0.0.1:N`` in the
-    config).  At teardown the test fails if sluice died on its
+    config); ``env``: variables added to sluice's environment.  At teardown the test fails if sluice died on its
     own (a crash), then it is stopped with SIGTERM (SIGKILL after 5 s)."""
     started = []
     request.node._sluices = started
 
-    def start(config_text: str, ports=None, name=None):
+    def start(config_text: str, ports=None, name=None, env=None):
         if ports is None:
             ports = [int(p) for p in re.findall(r"listen\s+127\.0\.0\.1:(\d+)", config_text)]
-        s = Sluice(config_text, tmp_path, ports, name=name or f"sluice{len(started)}")
+        s = Sluice(config_text, tmp_path, ports, name=name or f"sluice{len(started)}", env=env)
         started.append(s)
         return s
 

@@ -8,9 +8,10 @@ import time
 import pytest
 import requests
 
-import wsmini as ws
-from rawhttp import RawClient, get
-from upstreams import Reply, port_accepts
+import websocket as ws
+from clients import RawClient, get
+from ports import port_accepts
+from servers import Reply
 
 
 def test_upstream_records_exact_bytes_and_keeps_alive(upstream):

@@ -12,10 +12,11 @@ import time
 
 import pytest
 
+from clients import RawClient, get
 from conftest import http_config
-from procs import quiet_port, wait_children, wait_until
-from rawhttp import RawClient, get
-from upstreams import Reply
+from ports import free_port
+from processes import wait_children, wait_until
+from servers import Reply
 
 QUOTED = r'"((?:[^"\\]|\\.)*)"'
 COMBINED = re.compile(
@@ -60,7 +61,7 @@ def combined(line: str) -> dict:
 
 
 def start(sluice, up, fmt="combined", *, workers=1, log=None, frontend_extra="", **kw):
-    port = quiet_port()
+    port = free_port()
     target = "stdout" if log is None else f'"{log}"'
     s = sluice(http_config(port, [up.addr], workers=workers,
                            frontend_extra=f"    access_log {target} {fmt};\n" + frontend_extra,
@@ -133,7 +134,7 @@ def test_combined_format_fields(sluice, upstream, tmp_path):
 def test_json_format(sluice, upstream, tmp_path):
     up = upstream("A", handler)
     web_log, api_log = tmp_path / "web.json", tmp_path / "api.json"
-    port, api_port = quiet_port(), quiet_port()
+    port, api_port = free_port(), free_port()
     text = http_config(port, [up.addr], frontend_extra=f'    access_log "{web_log}" json;\n'
                        "    max_body_size 16;")
     text += (f"frontend api {{\n    listen 127.0.0.1:{api_port};\n    backend app;\n"

@@ -2,8 +2,8 @@
 import threading
 from collections import Counter
 
-from rawhttp import RawClient, get
-from upstreams import Reply
+from clients import RawClient, get
+from servers import Reply
 
 
 def assert_smooth_3_to_1(seq: list, a: bytes, b: bytes) -> None:

@@ -4,8 +4,10 @@ import subprocess
 
 import requests
 
-from rawhttp import RawClient, get, xf_lines
-from upstreams import Reply, free_port
+from clients import RawClient, get
+from messages import xf_lines
+from ports import free_port
+from servers import Reply
 
 
 def test_curl_get(proxy, upstream):

@@ -6,8 +6,8 @@ import time
 import pytest
 import requests
 
-from rawhttp import RawClient
-from upstreams import Reply
+from clients import RawClient
+from servers import Reply
 
 SIZE = 20 * 1024 * 1024
 _BIG = []

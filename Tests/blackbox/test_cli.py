@@ -8,7 +8,8 @@ import time
 import pytest
 
 from conftest import http_config
-from upstreams import SLUICE_BIN, free_port, port_accepts, run_cli, sluice_env
+from ports import free_port, port_accepts
+from processes import SLUICE_BIN, run_cli, sluice_env
 
 POS = re.compile(r"^(?P<file>.+):(?P<line>\d+):(?P<col>\d+): (?P<msg>\S.*)$")
 

@@ -20,27 +20,20 @@ import time
 
 import pytest
 
-from rawhttp import ClosedEarly, RawClient, get, proxy_error, simple_request
+from clients import ClosedEarly, RawClient, assert_refused_before_upstream, get, proxy_error
 from conftest import http_config
-from upstreams import Reply, free_port
+from messages import get_with, simple_request
+from messages import request_bytes as post
+from ports import free_port
+from servers import Reply
 
 CHUNKED_HEAD = "Transfer-Encoding: chunked"
 HELLO = b"5\r\nhello\r\n0\r\n\r\n"
 CHUNKED_RESPONSE = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 
 
-def post(head: str, body: bytes = b"", start: str = "POST / HTTP/1.1") -> bytes:
-    """A request with Host: example.test plus the header lines `head` (CRLF separated)."""
-    text = start + "\r\nHost: example.test\r\n" + (head + "\r\n" if head else "") + "\r\n"
-    return text.encode("latin-1") + body
-
-
 def chunked(body: bytes) -> bytes:
     return post(CHUNKED_HEAD, body)
-
-
-def get_with(head: str) -> bytes:
-    return post(head, start="GET / HTTP/1.1")
 
 
 # --------------------------------------------------------------------------- requests
@@ -133,13 +126,7 @@ BAD_REQUESTS = [
 
 @pytest.mark.parametrize("name,raw,status", BAD_REQUESTS, ids=[c[0] for c in BAD_REQUESTS])
 def test_bad_request_rejected_and_nothing_forwarded(proxy, name, raw, status):
-    s = proxy()
-    up = s.upstreams[0]
-    proxy_error(s.port, raw, status)
-    time.sleep(0.1)
-    assert up.total_bytes() == 0, f"upstream received {bytes(b''.join(up.received.values()))[:300]!r}"
-    assert get(s.port, "/control").status == 200
-    assert [r.target for r in up.snapshot()] == ["/control"]
+    assert_refused_before_upstream(proxy(), raw, status)
 
 
 def test_table_size():

@@ -2,8 +2,8 @@
 Expect: 100-continue, and the idempotent retry on a stale upstream connection."""
 import time
 
-from rawhttp import RawClient, proxy_error
-from upstreams import Reply
+from clients import RawClient, proxy_error
+from servers import Reply
 
 
 def echo_path(delays=None):
@@ -153,22 +153,28 @@ def test_unknown_expectation_417(proxy):
     assert s.upstreams[0].total_bytes() == 0
 
 
-def _answer_first_only(r):
-    """Answer the first request of each upstream connection; on a later one, hang up
-    without a byte (a keep-alive connection the server closed meanwhile)."""
-    if r.conn_id not in _answer_first_only.seen:
-        _answer_first_only.seen.add(r.conn_id)
-        return Reply(body=b"fresh")
-    return Reply(drop=True)
+def _stale_pool(proxy, upstream):
+    """sluice in front of an upstream that answers the first request of each connection and
+    hangs up without a byte on a later one (a keep-alive connection the server closed
+    meanwhile); one GET has left such a connection in sluice's pool.  (upstream, sluice)"""
+    seen = set()
 
+    def answer_first_only(r):
+        if r.conn_id not in seen:
+            seen.add(r.conn_id)
+            return Reply(body=b"fresh")
+        return Reply(drop=True)
 
-def test_idempotent_request_retried_on_stale_connection(proxy, upstream):
-    _answer_first_only.seen = set()
-    up = upstream("A", _answer_first_only)
+    up = upstream("A", answer_first_only)
     s = proxy(up)
     with RawClient(s.port) as c:
         c.send(b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\n")
         assert c.read_response().body == b"fresh"
+    return up, s
+
+
+def test_idempotent_request_retried_on_stale_connection(proxy, upstream):
+    up, s = _stale_pool(proxy, upstream)
     with RawClient(s.port) as c:
         c.send(b"GET /2 HTTP/1.1\r\nHost: h\r\n\r\n")
         resp = c.read_response()
@@ -179,12 +185,7 @@ def test_idempotent_request_retried_on_stale_connection(proxy, upstream):
 
 
 def test_non_idempotent_request_never_retried(proxy, upstream):
-    _answer_first_only.seen = set()
-    up = upstream("A", _answer_first_only)
-    s = proxy(up)
-    with RawClient(s.port) as c:
-        c.send(b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\n")
-        assert c.read_response().body == b"fresh"
+    up, s = _stale_pool(proxy, upstream)
     with RawClient(s.port) as c:
         c.send(b"POST /2 HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx")
         resp = c.read_response()

@@ -5,8 +5,9 @@ import time
 
 import pytest
 
-from rawhttp import ClosedEarly, RawClient, get, proxy_error, simple_request
-from upstreams import Reply
+from clients import ClosedEarly, RawClient, get, proxy_error
+from messages import simple_request
+from servers import Reply
 
 
 def settle_and_assert_nothing_sent(up, what: str = "") -> None:

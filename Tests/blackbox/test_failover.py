@@ -12,12 +12,12 @@ import time
 
 import pytest
 
+from clients import ClientLoop, Wrk
 from conftest import http_config
-from healthkit import KillableUpstream
-from loadgen import ClientLoop, Wrk
-from procs import server as stats_server
-from procs import stats, stats_block
-from upstreams import free_port
+from ports import free_port
+from servers import KillableUpstream
+from stats_endpoint import server as stats_server
+from stats_endpoint import stats, stats_block
 
 INTERVAL = 0.5
 RISE = 2
@@ -44,7 +44,7 @@ def _run_failover(sluice, tmp_path, server_params="", load_seconds=LOAD_SECONDS,
     try:
         port, sport = free_port(), free_port()
         s = sluice(_config(port, sport, a, b, server_params), ports=[port, sport])
-        wrk = Wrk(f"http://127.0.0.1:{port}/load", tmp_path, threads=2, connections=16,
+        wrk = Wrk(f"http://127.0.0.1:{port}/load", threads=2, connections=16,
                   duration=load_seconds, timeout="4s")
         loop = ClientLoop(port, "/loop", duration=load_seconds)
         t_start = time.monotonic()

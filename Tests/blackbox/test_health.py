@@ -13,12 +13,14 @@ import time
 
 import pytest
 
+from clients import RawClient, assert_proxy_error, get
 from conftest import http_config
-from healthkit import Blackhole, Switch, metrics_samples, worker_of
-from procs import server as stats_server
-from procs import stats, stats_block, stats_get, wait_children, wait_until
-from rawhttp import RawClient, assert_proxy_error, get, simple_request
-from upstreams import free_port
+from messages import simple_request
+from ports import Blackhole, free_port
+from processes import wait_children, wait_until, worker_of
+from servers import Switch
+from stats_endpoint import metrics_samples, stats, stats_block, stats_get
+from stats_endpoint import server as stats_server
 
 
 def hc(interval="300ms", timeout="250ms", rise=2, fall=2, extra=""):

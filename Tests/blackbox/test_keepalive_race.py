@@ -15,8 +15,9 @@ import time
 
 import pytest
 
-from healthkit import IdleClosingUpstream
-from rawhttp import RawClient
+from clients import RawClient
+from conftest import factory
+from servers import IdleClosingUpstream
 
 IDLE = 1.0
 WINDOW = 0.3
@@ -25,16 +26,16 @@ PAUSE = IDLE - WINDOW / 2          # lands every request inside the race window
 
 @pytest.fixture
 def idle_upstream():
-    made = []
+    """idle_upstream(name="A", race_window=WINDOW) -> IdleClosingUpstream"""
+    yield from factory(lambda name="A", race_window=WINDOW:
+                       IdleClosingUpstream(name, idle_timeout=IDLE, race_window=race_window))
 
-    def make(name="A", race_window=WINDOW):
-        u = IdleClosingUpstream(name, idle_timeout=IDLE, race_window=race_window)
-        made.append(u)
-        return u
 
-    yield make
-    for u in made:
-        u.stop()
+@pytest.fixture
+def raced(proxy, idle_upstream):
+    """(upstream, sluice): one upstream making the race certain, no passive health."""
+    up = idle_upstream()
+    return up, proxy(servers=[f"{up.addr} max_fails=0"])
 
 
 def _request(c: RawClient, method: str, target: str, body: bytes = b"", extra: str = ""):
@@ -45,15 +46,19 @@ def _request(c: RawClient, method: str, target: str, body: bytes = b"", extra: s
     return c.read_response(method)
 
 
+def _after_idle(c: RawClient, method: str, target: str, body: bytes = b""):
+    """The request, after the pause that lands it in the race window."""
+    time.sleep(PAUSE)
+    return _request(c, method, target, body)
+
+
 @pytest.mark.deadline(20)
-def test_idempotent_requests_survive_the_race(proxy, idle_upstream):
-    up = idle_upstream()
-    s = proxy(servers=[f"{up.addr} max_fails=0"])
+def test_idempotent_requests_survive_the_race(raced):
+    up, s = raced
     with RawClient(s.port) as c:
         assert _request(c, "GET", "/warm").status == 200
         for i, method in enumerate(["GET", "GET", "HEAD", "DELETE", "OPTIONS", "GET"]):
-            time.sleep(PAUSE)
-            resp = _request(c, method, f"/i{i}")
+            resp = _after_idle(c, method, f"/i{i}")
             assert resp.status == 200, (method, resp.status, resp.body)
             if method != "HEAD":
                 assert resp.body == b"A"
@@ -66,16 +71,14 @@ def test_idempotent_requests_survive_the_race(proxy, idle_upstream):
 
 
 @pytest.mark.deadline(20)
-def test_non_idempotent_requests_never_replayed(proxy, idle_upstream):
-    up = idle_upstream()
-    s = proxy(servers=[f"{up.addr} max_fails=0"])
+def test_non_idempotent_requests_never_replayed(raced):
+    up, s = raced
     outcomes = []
     for i, method in enumerate(["POST", "PATCH", "POST"]):
+        body = b"payload-%d" % i
         with RawClient(s.port) as c:
             assert _request(c, "GET", f"/warm{i}").status == 200
-            time.sleep(PAUSE)
-            body = b"payload-%d" % i
-            resp = _request(c, method, f"/n{i}", body)
+            resp = _after_idle(c, method, f"/n{i}", body)
         seen = up.entries(f"/n{i}")
         assert len(seen) == 1, f"{method} sent {len(seen)} times: {seen}"
         assert up.times_received(body) == 1, "the request body went out twice"
@@ -88,14 +91,12 @@ def test_non_idempotent_requests_never_replayed(proxy, idle_upstream):
 
 
 @pytest.mark.deadline(20)
-def test_idempotent_request_with_body_not_retried(proxy, idle_upstream):
+def test_idempotent_request_with_body_not_retried(raced):
     """SPEC: only idempotent requests *without a body* are retried (a PUT carries one)."""
-    up = idle_upstream()
-    s = proxy(servers=[f"{up.addr} max_fails=0"])
+    up, s = raced
     with RawClient(s.port) as c:
         assert _request(c, "GET", "/warm").status == 200
-        time.sleep(PAUSE)
-        resp = _request(c, "PUT", "/put", b"data")
+        resp = _after_idle(c, "PUT", "/put", b"data")
     seen = up.entries("/put")
     assert len(seen) == 1 and up.times_received(b"data") == 1, seen
     assert resp.status == (502 if seen[0][3] == "dropped" else 200)

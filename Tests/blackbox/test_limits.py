@@ -18,12 +18,13 @@ import time
 
 import pytest
 
+from clients import ClosedEarly, RawClient, get, proxy_error
 from conftest import http_config
-from healthkit import cpu_seconds, rss_bytes
-from loadgen import FastUpstream
-from procs import frontend, stats, stats_block, wait_children, wait_until
-from rawhttp import ClosedEarly, RawClient, get, proxy_error, simple_request
-from upstreams import free_port
+from messages import simple_request
+from ports import free_port
+from processes import cpu_seconds, rss_bytes, wait_children, wait_until, worker_of
+from servers import FastUpstream
+from stats_endpoint import frontend, stats, stats_block
 
 
 # ---------------------------------------------------------------------------- head / body
@@ -201,7 +202,6 @@ def test_descriptor_exhaustion_logged_rarely_no_spin_and_recovers(sluice, upstre
 
 
 def _is_accepted(c: RawClient, port: int, pid: int) -> bool:
-    from healthkit import worker_of
     return worker_of(c.sock, [pid]) == pid
 
 

@@ -5,17 +5,16 @@ flight, answer `Connection: close`, close idle keep-alive connections and exit w
 reload-under-load check: wrk + a one-connection-per-request client through 11 reloads."""
 import re
 import socket
-import threading
 import time
 
 import pytest
 
+from clients import ClientLoop, RawClient, Wrk, get
 from conftest import http_config
-from loadgen import ClientLoop, FastUpstream, Wrk
-from procs import (alive, backend, current_workers, frontend, listening_inodes, quiet_port,
-                   stats, stats_block, wait_children, wait_gone, wait_reloads, wait_until)
-from rawhttp import RawClient, get
-from upstreams import Reply, port_accepts
+from ports import free_port, port_accepts
+from processes import alive, listening_inodes, wait_children, wait_gone, wait_until
+from servers import FastUpstream, Reply
+from stats_endpoint import backend, current_workers, frontend, stats, stats_block, wait_reloads
 
 WORKERS = 2
 
@@ -35,7 +34,7 @@ def with_typo(text: str):
 
 
 def start(sluice, upstream_addrs, **kw):
-    port, sp = quiet_port(), quiet_port()
+    port, sp = free_port(), free_port()
     text = conf(port, sp, upstream_addrs, **kw)
     s = sluice(text, ports=[port, sp])
     s.stats_port = sp
@@ -189,27 +188,10 @@ def test_drain_timeout_bounds_the_old_workers(sluice, upstream):
 def test_reload_opens_new_listeners_and_keeps_existing_ones(sluice, upstream):
     a = upstream("A")
     s, kids = start(sluice, [a.addr])
-    p2 = quiet_port()        # the probe below uses many ephemeral ports
+    p2 = free_port()        # the probe below uses many ephemeral ports
     before = listening_inodes(s.port)
     assert len(before) == 1
-    refused, failed, ok = [], [], [0]
-    stop = threading.Event()
-
-    def probe():
-        while not stop.is_set():
-            try:
-                r = get(s.port, "/probe")
-                if r.status == 200:
-                    ok[0] += 1
-                else:
-                    failed.append(r.status)
-            except ConnectionRefusedError as e:
-                refused.append(repr(e))
-            except Exception as e:  # noqa: BLE001
-                failed.append(repr(e))
-
-    th = threading.Thread(target=probe, daemon=True)
-    th.start()
+    probe = ClientLoop(s.port, "/probe", duration=60)
     try:
         time.sleep(0.2)
         s.reload(s.make([a.addr], frontend_extra=f"    listen 127.0.0.1:{p2};"))
@@ -219,11 +201,10 @@ def test_reload_opens_new_listeners_and_keeps_existing_ones(sluice, upstream):
         wait_gone(kids, 3)
         time.sleep(0.3)
     finally:
-        stop.set()
-        th.join(5)
-    assert not refused, f"connection refused during the reload: {refused[:3]}"
-    assert not failed, f"requests failed during the reload: {failed[:3]}"
-    assert ok[0] > 5
+        probe.stop()
+    assert not probe.refused, f"connection refused during the reload: {probe.refused[:3]}"
+    assert not probe.failures, f"requests failed during the reload: {probe.failures[:3]}"
+    assert probe.ok > 5
     assert listening_inodes(s.port) == before, "the listener that stayed was closed and reopened"
 
 
@@ -270,7 +251,7 @@ def test_reload_under_load(sluice, tmp_path):
     ups = [FastUpstream(n) for n in ("A", "B", "C")]
     a, b, c = ups
     try:
-        port, sp = quiet_port(), quiet_port()
+        port, sp = free_port(), free_port()
 
         def text(servers):
             return http_config(port, [u.addr for u in servers], workers=2, read_timeout="5s",
@@ -282,7 +263,7 @@ def test_reload_under_load(sluice, tmp_path):
         wait_children(s.pid, 2, timeout=3)
         g0 = stats(sp)["generation"]
 
-        wrk = Wrk(f"http://127.0.0.1:{port}/wrk", tmp_path, threads=2, connections=20,
+        wrk = Wrk(f"http://127.0.0.1:{port}/wrk", threads=2, connections=20,
                   duration=12)
         py = ClientLoop(port, "/py", duration=12)
         try:

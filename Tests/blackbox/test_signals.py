@@ -9,18 +9,19 @@ import time
 
 import pytest
 
+from clients import RawClient, get
 from conftest import http_config
-from procs import (quiet_port, stats, stats_block, wait_children, wait_gone, wait_reloads,
-                   wait_until)
-from rawhttp import RawClient, get
-from upstreams import Reply, port_accepts, run_cli
+from ports import free_port, port_accepts
+from processes import run_cli, wait_children, wait_gone, wait_until
+from servers import Reply
+from stats_endpoint import stats, stats_block, wait_reloads
 
 AT_ONCE = 1.0     # "stop at once": well under a second in practice; this is the bound
 
 
 def start(sluice, up, *, workers=2, drain="10s", main_extra="", frontend_extra="", **kw):
     """sluice in front of `up`; s.port is the frontend's port, whatever else listens."""
-    port = quiet_port()
+    port = free_port()
     text = http_config(port, [up.addr], workers=workers, read_timeout="30s",
                        main_extra=f"drain_timeout {drain};\n" + main_extra,
                        frontend_extra=frontend_extra, **kw)
@@ -167,7 +168,7 @@ def test_sigusr1_reopens_access_log(sluice, upstream, tmp_path):
 
 def test_sigusr1_reopens_error_log(sluice, upstream, tmp_path):
     err = tmp_path / "error.log"
-    port = quiet_port()
+    port = free_port()
     up = upstream("A")
     text = http_config(port, [up.addr], workers=2).replace(
         "error_log stderr info;", f'error_log "{err}" info;')
@@ -192,7 +193,7 @@ def test_sigusr1_reopens_error_log(sluice, upstream, tmp_path):
 
 def with_pid_file(sluice, upstream, tmp_path, frontend_extra="", workers=2, drain="10s"):
     pid_file = tmp_path / "sluice.pid"
-    sp = quiet_port()
+    sp = free_port()
     up = upstream("A", slow_or_hang)
     s = start(sluice, up, workers=workers, drain=drain,
               main_extra=f'pid_file "{pid_file}";\n' + stats_block(sp),
@@ -252,7 +253,7 @@ def test_s_quit(sluice, upstream, tmp_path):
 
 def test_s_without_pid_file_fails_with_a_message(tmp_path):
     f = tmp_path / "nopid.conf"
-    f.write_text(http_config(quiet_port(), ["127.0.0.1:9"]))
+    f.write_text(http_config(free_port(), ["127.0.0.1:9"]))
     for cmd in ("reload", "stop", "quit", "reopen"):
         r = run_cli("-s", cmd, "-c", str(f))
         assert r.returncode == 1, (cmd, r.returncode, r.stderr)
@@ -263,7 +264,7 @@ def test_s_without_pid_file_fails_with_a_message(tmp_path):
 def test_s_with_missing_pid_file_fails_with_a_message(tmp_path):
     pid_file = tmp_path / "gone.pid"
     f = tmp_path / "stale.conf"
-    f.write_text(http_config(quiet_port(), ["127.0.0.1:9"],
+    f.write_text(http_config(free_port(), ["127.0.0.1:9"],
                              main_extra=f'pid_file "{pid_file}";\n'))
     for cmd in ("reload", "stop", "quit", "reopen"):
         r = run_cli("-s", cmd, "-c", str(f))
@@ -277,7 +278,7 @@ def test_s_unknown_signal_name_fails(tmp_path):
         pid_file = tmp_path / "x.pid"
         pid_file.write_text(f"{target.pid}\n")
         f = tmp_path / "x.conf"
-        f.write_text(http_config(quiet_port(), ["127.0.0.1:9"],
+        f.write_text(http_config(free_port(), ["127.0.0.1:9"],
                                  main_extra=f'pid_file "{pid_file}";\n'))
         r = run_cli("-s", "explode", "-c", str(f))
         assert r.returncode == 1, (r.returncode, r.stderr)

@@ -19,9 +19,11 @@ import time
 
 import pytest
 
-from procs import frontend, stats, stats_block, wait_until
-from rawhttp import RawClient, get
-from upstreams import Reply, free_port
+from clients import RawClient, get
+from ports import free_port
+from processes import wait_until
+from servers import Reply
+from stats_endpoint import frontend, stats, stats_block
 
 SLOWHTTPTEST = shutil.which("slowhttptest")
 pytestmark = pytest.mark.skipif(SLOWHTTPTEST is None,

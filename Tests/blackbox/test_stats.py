@@ -13,11 +13,12 @@ import time
 
 import pytest
 
+from clients import RawClient, get
 from conftest import http_config
-from procs import (backend, frontend, quiet_port, server, stats, stats_block, stats_get,
-                   wait_children, wait_listening, wait_reloads, wait_until)
-from rawhttp import RawClient, get
-from upstreams import DeadPort, Reply, run_cli
+from ports import DeadPort, free_port
+from processes import run_cli, wait_children, wait_listening, wait_until
+from servers import Reply
+from stats_endpoint import backend, frontend, server, stats, stats_block, stats_get, wait_reloads
 
 TOP_KEYS = {"version", "pid", "uptime_seconds", "generation", "reloads", "workers",
             "frontends", "backends"}
@@ -40,7 +41,7 @@ def count(x) -> bool:
 
 
 def start(sluice, servers, *, workers=2, allow=("127.0.0.0/8",), main_extra="", **kw):
-    port, sp = quiet_port(), quiet_port()
+    port, sp = free_port(), free_port()
     text = http_config(port, servers, workers=workers,
                        main_extra=stats_block(sp, allow) + main_extra, **kw)
     # Readiness: only the stats port is probed by connecting; the frontend is checked in

@@ -1,7 +1,7 @@
 """TLS termination and re-encryption (SPEC §2 `listen ... tls`, `certificate`, `server ... tls`),
 with real clients: curl, openssl s_client, Python ssl / http.client / requests, sslyze.
 
-The certificates come from a test CA made here with the openssl CLI (tlskit.CA): a root, an
+The certificates come from a test CA made here with the openssl CLI (pki.CA): a root, an
 intermediate that signs the site certificates (so the chain must be served), and an unrelated CA
 for the wrong-CA cases.  Nothing leaves 127.0.0.0/8; every subprocess has a timeout.
 """
@@ -26,14 +26,16 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-import wsmini as ws
-from conftest import http_config
-from procs import (current_workers, frontend, stats, stats_block, wait_children, wait_gone,
-                   wait_reloads, wait_until)
-from rawhttp import RawClient, assert_proxy_error, get, xf_lines
-from tlskit import (CA, TLSClient, TLSUpstream, client_context, client_hello, https_get,
-                    make_key, s_client, s_field)
-from upstreams import Reply, free_port, port_accepts, run_cli
+import websocket as ws
+from clients import RawClient, assert_proxy_error, get
+from conftest import factory, http_config
+from messages import xf_lines
+from pki import CA, make_key
+from ports import free_port, port_accepts
+from processes import run_cli, wait_children, wait_gone, wait_until
+from servers import Reply, TLSUpstream
+from stats_endpoint import current_workers, frontend, stats, stats_block, wait_reloads
+from tls_clients import TLSClient, client_context, client_hello, https_get, s_client, s_field
 
 SITE = "site.test"
 
@@ -589,19 +591,32 @@ TLS12_REFUSED = ["ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES128-SHA256", "ECDHE-R
                  "DES-CBC3-SHA"]
 
 
+def _assert_tls12_ciphers(port, accepted):
+    """TLS 1.2: each cipher of `accepted` is negotiated, none of TLS12_REFUSED is.  Returns
+    {cipher: s_client result} of the accepted ones."""
+    results = {}
+    for cipher in accepted:
+        r = s_http(port, "-tls1_2", "-cipher", cipher)
+        assert r.returncode == 0 and s_field(r.out, "Cipher") == cipher, (cipher, r.out)
+        results[cipher] = r
+    for cipher in TLS12_REFUSED:
+        r = s_http(port, "-tls1_2", "-cipher", cipher + "@SECLEVEL=0")
+        assert r.returncode != 0, (cipher, r.out)
+    return results
+
+
+def _assert_groups_ok(port, version):
+    for group, temp in GROUPS_OK:
+        r = s_http(port, version, "-groups", group)
+        assert r.returncode == 0 and f"Server Temp Key: {temp}" in r.out, (group, r.out)
+
+
 def test_mozilla_intermediate_ciphers_and_groups(sluice, upstream, pki):
     s = start_tls(sluice, [upstream("A").addr], [pki.site])
-    for cipher in TLS12_ECDSA_OK:
-        r = s_http(s.port, "-tls1_2", "-cipher", cipher)
-        assert r.returncode == 0 and s_field(r.out, "Cipher") == cipher, (cipher, r.out)
-    for cipher in TLS12_REFUSED:
-        r = s_http(s.port, "-tls1_2", "-cipher", cipher + "@SECLEVEL=0")
-        assert r.returncode != 0, (cipher, r.out)
+    _assert_tls12_ciphers(s.port, TLS12_ECDSA_OK)
     # key exchange groups: X25519, P-256, P-384 only (TLS 1.3 here; TLS 1.2 in the RSA test,
     # where the client's groups do not also constrain the certificate's curve)
-    for group, temp in GROUPS_OK:
-        r = s_http(s.port, "-tls1_3", "-groups", group)
-        assert r.returncode == 0 and f"Server Temp Key: {temp}" in r.out, (group, r.out)
+    _assert_groups_ok(s.port, "-tls1_3")
     for group in GROUPS_REFUSED:
         r = s_http(s.port, "-tls1_3", "-groups", group)
         assert r.returncode != 0, (group, r.out)
@@ -614,18 +629,11 @@ def test_mozilla_intermediate_ciphers_and_groups(sluice, upstream, pki):
 
 def test_rsa_certificate_ciphers_including_dhe(sluice, upstream, pki):
     s = start_tls(sluice, [upstream("A").addr], [pki.site_rsa])
-    for cipher in TLS12_RSA_OK:
-        r = s_http(s.port, "-tls1_2", "-cipher", cipher)
-        assert r.returncode == 0 and s_field(r.out, "Cipher") == cipher, (cipher, r.out)
+    for cipher, r in _assert_tls12_ciphers(s.port, TLS12_RSA_OK).items():
         if cipher.startswith("DHE"):
             m = re.search(r"Server Temp Key: DH, (\d+) bits", r.out)
             assert m and int(m.group(1)) >= 2048, r.out
-    for cipher in TLS12_REFUSED:
-        r = s_http(s.port, "-tls1_2", "-cipher", cipher + "@SECLEVEL=0")
-        assert r.returncode != 0, (cipher, r.out)
-    for group, temp in GROUPS_OK:
-        r = s_http(s.port, "-tls1_2", "-groups", group)
-        assert r.returncode == 0 and f"Server Temp Key: {temp}" in r.out, (group, r.out)
+    _assert_groups_ok(s.port, "-tls1_2")
     for group in GROUPS_REFUSED:      # (ffdhe2048 alone still allows DHE suites in TLS 1.2)
         if group.startswith("ffdhe"):
             continue
@@ -922,16 +930,8 @@ def test_500_concurrent_handshakes(sluice, upstream, pki, ctx):
 
 @pytest.fixture
 def tls_upstream():
-    made = []
-
-    def make(name, leaf, handler=None):
-        u = TLSUpstream(name, leaf, handler)
-        made.append(u)
-        return u
-
-    yield make
-    for u in made:
-        u.stop()
+    """tls_upstream(name, leaf, handler=None) -> TLSUpstream"""
+    yield from factory(TLSUpstream)
 
 
 def test_upstream_tls_verify_on_with_ca_and_sni(sluice, tls_upstream, pki, ctx):

@@ -3,9 +3,10 @@ import os
 import socket
 import time
 
-import wsmini as ws
-from rawhttp import RawClient
-from upstreams import Reply, free_port
+import websocket as ws
+from clients import RawClient
+from ports import free_port
+from servers import Reply
 
 
 def test_websocket_echo_through_tunnel(proxy, upstream):

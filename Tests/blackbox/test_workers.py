@@ -7,10 +7,11 @@ import time
 
 import pytest
 
+from clients import ClientLoop, RawClient, get
 from conftest import http_config
-from procs import (alive, children, listening_inodes, quiet_port, socket_inodes_of,
-                   wait_children, wait_gone, wait_until)
-from rawhttp import RawClient, get
+from ports import free_port
+from processes import (alive, children, listening_inodes, socket_inodes_of, wait_children,
+                       wait_gone, wait_until)
 
 REPLACE_WITHIN = 1.0      # SPEC §4: a worker that dies is replaced within 1 second
 SLACK = 0.25              # polling and scheduling on a loaded test machine
@@ -18,7 +19,7 @@ SLACK = 0.25              # polling and scheduling on a loaded test machine
 
 def start(sluice, upstream, workers, **kw):
     up = upstream("A")
-    port = quiet_port()
+    port = free_port()
     s = sluice(http_config(port, [up.addr], workers=workers, **kw), ports=[port])
     s.upstreams = [up]
     return s
@@ -137,38 +138,19 @@ def test_no_connection_refused_while_a_worker_dies(sluice, upstream):
     s = start(sluice, upstream, 2)
     kids = wait_children(s.pid, 2, timeout=3)
     inodes = listening_inodes(s.port)
-    refused, answered, other = [], [0], []
-    stop = threading.Event()
-
-    def probe():
-        while not stop.is_set():
-            try:
-                r = get(s.port, "/probe")
-                if r.status == 200:
-                    answered[0] += 1
-                else:
-                    other.append(r.status)
-            except ConnectionRefusedError as e:
-                refused.append(str(e))
-            except OSError as e:
-                # a connection accepted by the killed worker may be reset: that is not a refusal
-                other.append(repr(e))
-            except AssertionError as e:
-                other.append(repr(e))
-
-    th = threading.Thread(target=probe, daemon=True)
-    th.start()
+    # A connection accepted by the killed worker may be reset: a failure, not a refusal.
+    probe = ClientLoop(s.port, "/probe", duration=60)
     time.sleep(0.3)
     os.kill(kids[0], signal.SIGKILL)
     wait_children(s.pid, 2, timeout=REPLACE_WITHIN + SLACK, exclude=[kids[0]])
     time.sleep(0.3)
-    before = answered[0]
+    before = probe.ok
     time.sleep(0.5)
-    stop.set()
-    th.join(5)
-    assert not refused, f"connections refused while a worker died: {refused[:3]}"
-    assert answered[0] > before, "nothing answered after the replacement"
-    assert len(other) <= 2, f"more than the killed worker's own connections failed: {other[:5]}"
+    probe.stop()
+    assert not probe.refused, f"connections refused while a worker died: {probe.refused[:3]}"
+    assert probe.ok > before, "nothing answered after the replacement"
+    assert len(probe.failures) <= 2, \
+        f"more than the killed worker's own connections failed: {probe.failures[:5]}"
     assert listening_inodes(s.port) == inodes, "the listening socket was replaced"
 
 

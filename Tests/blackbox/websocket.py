@@ -1,4 +1,4 @@
-"""The few bits of RFC 6455 the tests need: handshake key, one frame each way."""
+"""WebSocket (RFC 6455), the few bits the tests need: handshake key, one frame each way."""
 from __future__ import annotations
 
 import base64

@@ -1,11 +1,22 @@
-"""A small, strict raw-socket HTTP/1.1 client: the tests see every byte the proxy sends."""
+"""Clients: a strict raw-socket HTTP/1.1 client (the tests see every byte the proxy sends),
+assertions on sluice's own error answers, and load generators: `wrk` reporting exact counts,
+a one-connection-per-request loop, and keep-alive connections making an exact number of
+requests.
+"""
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import socket
+import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
+
+from messages import HeaderFields, request_head
 
 STATUS_LINE = re.compile(rb"^HTTP/1\.[01] (\d{3}) ([^\r\n]*)$")
 
@@ -15,7 +26,7 @@ class ClosedEarly(AssertionError):
 
 
 @dataclass
-class Response:
+class Response(HeaderFields):
     status: int
     reason: str
     version: str
@@ -23,18 +34,6 @@ class Response:
     body: bytes
     head: bytes
     interim: list = field(default_factory=list)   # 1xx responses seen before this one
-
-    def values(self, name: str) -> list:
-        n = name.lower()
-        return [v for k, v in self.headers if k.lower() == n]
-
-    def value(self, name: str) -> Optional[str]:
-        v = self.values(name)
-        assert len(v) <= 1, f"response header {name} appears {len(v)} times: {v}"
-        return v[0] if v else None
-
-    def tokens(self, name: str) -> list:
-        return [t.strip().lower() for v in self.values(name) for t in v.split(",") if t.strip()]
 
 
 class RawClient:
@@ -190,19 +189,12 @@ class RawClient:
 def get(port: int, path: str = "/", host: str = "example.test", headers: list = (),
         source: str = "127.0.0.1", method: str = "GET", body: bytes = b"") -> Response:
     """One request on a fresh connection with `Connection: close`."""
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}"]
-    lines += [f"{k}: {v}" for k, v in headers]
-    if body:
-        lines.append(f"Content-Length: {len(body)}")
-    lines.append("Connection: close")
     with RawClient(port, source=source) as c:
-        c.send(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        c.send(request_head(method, path, host, headers, body, close=True))
         return c.read_response(method)
 
 
-def simple_request(path: str = "/", host: str = "example.test", extra: str = "") -> bytes:
-    return f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n".encode("latin-1")
-
+# ------------------------------------------------------------ sluice's own error answers
 
 def assert_proxy_error(resp: Response, status) -> None:
     """An error sluice answers itself: given status, short text/plain body, Connection: close."""
@@ -224,9 +216,129 @@ def proxy_error(port: int, data: bytes, status, source: str = "127.0.0.1",
     return resp
 
 
-def xf_lines(peer: str, port: int, host=None, proto: str = "http") -> str:
-    """The four X-Forwarded-* lines sluice appends for an untrusted peer."""
-    s = f"X-Forwarded-For: {peer}\r\nX-Forwarded-Proto: {proto}\r\n"
-    if host is not None:
-        s += f"X-Forwarded-Host: {host}\r\n"
-    return s + f"X-Forwarded-Port: {port}\r\n"
+def assert_refused_before_upstream(s, raw: bytes, status) -> None:
+    """`raw` on a fresh connection to sluice `s` (made by the `proxy` fixture): sluice's own
+    error answer, the close, and not one byte at the upstream; then a control request proves
+    the upstream was reachable all along, so "nothing arrived" means something."""
+    up = s.upstreams[0]
+    proxy_error(s.port, raw, status)
+    time.sleep(0.1)
+    assert up.total_bytes() == 0, f"upstream received {bytes(b''.join(up.received.values()))[:300]!r}"
+    assert get(s.port, "/control").status == 200
+    assert [r.target for r in up.snapshot()] == ["/control"]
+
+
+# ------------------------------------------------------------------------------- load
+
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
+
+# Prints one line "WRKJSON {...}" with exact counts (requests, 2xx, non-2xx, socket errors).
+WRK_SCRIPT = Path(__file__).resolve().parent / "wrk_report.lua"
+
+
+class Wrk:
+    """`wrk -tT -cC -dDs --timeout 4s -s wrk_report.lua URL` in the background."""
+
+    def __init__(self, url: str, threads: int = 2, connections: int = 20,
+                 duration: int = 12, timeout: str = "4s"):
+        self.duration = duration
+        self.cmd = [WRK, f"-t{threads}", f"-c{connections}", f"-d{duration}s",
+                    "--timeout", timeout, "-s", str(WRK_SCRIPT), url]
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, stdin=subprocess.DEVNULL)
+        self.stdout = ""
+        self.stderr = ""
+
+    def result(self, grace: float = 20.0) -> dict:
+        """Wait for wrk to finish; the counts its done() printed, plus the raw output."""
+        try:
+            self.stdout, self.stderr = self.proc.communicate(timeout=self.duration + grace)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.stdout, self.stderr = self.proc.communicate()
+            raise AssertionError(f"wrk did not finish: {self.stdout}\n{self.stderr}")
+        m = re.search(r"^WRKJSON (\{.*\})$", self.stdout, re.M)
+        assert m, f"wrk printed no report (rc {self.proc.returncode}):\n{self.stdout}\n{self.stderr}"
+        out = json.loads(m.group(1))
+        out["text"] = self.stdout
+        return out
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+class ClientLoop:
+    """A thread doing `GET path` on a fresh connection per request (Connection: close)
+    until stopped or `duration` elapsed; every failure (exception or status) is kept in
+    `failures`, and refused connects also in `refused`."""
+
+    def __init__(self, port: int, path: str = "/py", duration: float = 12.0,
+                 source: str = "127.0.0.1", expect_status: int = 200):
+        self.port = port
+        self.path = path
+        self.duration = duration
+        self.source = source
+        self.expect = expect_status
+        self.ok = 0
+        self.failures: list[str] = []
+        self.refused: list[str] = []
+        self.bodies: dict[bytes, int] = {}
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        end = time.monotonic() + self.duration
+        while not self._stop.is_set() and time.monotonic() < end:
+            t = time.monotonic()
+            try:
+                r = get(self.port, self.path, source=self.source)
+                if r.status != self.expect:
+                    self.failures.append(f"{time.monotonic():.3f}: status {r.status} {r.body[:100]!r}")
+                else:
+                    self.ok += 1
+                    self.bodies[r.body] = self.bodies.get(r.body, 0) + 1
+            except Exception as e:  # noqa: BLE001 - every failure is a finding
+                failure = (f"{time.monotonic():.3f}: {type(e).__name__}: {e} "
+                           f"(after {time.monotonic() - t:.3f}s)")
+                self.failures.append(failure)
+                if isinstance(e, ConnectionRefusedError):
+                    self.refused.append(failure)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "client loop did not stop"
+
+    def join(self, timeout: Optional[float] = None) -> None:
+        self.thread.join(timeout if timeout is not None else self.duration + 10)
+        assert not self.thread.is_alive(), "client loop did not finish"
+
+
+def keepalive_requests(port: int, total: int, connections: int = 8, path: str = "/") -> int:
+    """`total` GET requests spread evenly over `connections` keep-alive connections, one at a
+    time on each (one thread per connection); every answer must be 200.  Returns `total`."""
+    per, extra = divmod(total, connections)
+    request = f"GET {path} HTTP/1.1\r\nHost: example.test\r\n\r\n".encode()
+    errors: list = []
+
+    def run(n: int) -> None:
+        try:
+            with RawClient(port) as c:
+                for _ in range(n):
+                    c.send(request)
+                    r = c.read_response()
+                    assert r.status == 200, f"status {r.status} {r.body[:100]!r}"
+        except Exception as e:  # noqa: BLE001 - reported by the caller's thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(per + (i < extra),)) for i in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise AssertionError(f"{len(errors)} of {connections} connections failed: {errors[0]!r}")
+    return total
