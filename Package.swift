@@ -16,6 +16,8 @@ let package = Package(
         .target(name: "Config"),
         // Server selection algorithms (no I/O).
         .target(name: "Balancer"),
+        // PROXY protocol v1/v2 header parsing and writing (no I/O).
+        .target(name: "ProxyProtocol"),
         // The system OpenSSL (Debian's libssl-dev), with wrappers for the macros Swift cannot import.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         // Non-blocking TLS sessions, certificate selection by SNI, the protocol policy.
@@ -35,6 +37,7 @@ let package = Package(
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"]),
+        .testTarget(name: "ProxyProtocolTests", dependencies: ["ProxyProtocol"]),
         .testTarget(name: "StatsTests", dependencies: ["Stats"]),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "COpenSSL", "Config"]),
     ]

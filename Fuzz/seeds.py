@@ -309,6 +309,67 @@ frontend web {
     "ipv6-forms": "stats { listen [::ffff:127.0.0.1]:9; listen [0:0::1]:9; listen [::1]:9; allow ::/0; }\n",
 }
 
+V2_SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+
+
+def v2(ver_cmd, fam, body, length=None):
+    n = len(body) if length is None else length
+    return V2_SIG + bytes([ver_cmd, fam, n >> 8, n & 0xFF]) + body
+
+
+V4_BLOCK = bytes([172, 19, 0, 1, 172, 19, 0, 3, 0xA6, 0x52, 0x00, 0x50])
+V6_BLOCK = bytes([0x20, 0x01, 0x0D, 0xB8] + [0] * 11 + [1]) + bytes([0] * 15 + [1]) + b"\x01\xbb\xff\xff"
+FFFF = ":".join(["ffff"] * 8)
+
+PROXY = {
+    # v1, valid.
+    "v1-tcp4": b"PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    "v1-tcp4-zeros": b"PROXY TCP4 0.0.0.0 255.255.255.255 0 65535\r\n",
+    "v1-tcp6": b"PROXY TCP6 2001:db8::1 ::1 1 8443\r\n",
+    "v1-tcp6-longest": ("PROXY TCP6 %s %s 65535 65535\r\n" % (FFFF, FFFF)).encode(),
+    "v1-tcp6-mapped": b"PROXY TCP6 ::ffff:10.0.0.1 ::ffff:10.0.0.2 1 2\r\n",
+    "v1-tcp6-dotted-tail": b"PROXY TCP6 64:ff9b::192.0.2.33 1:2:3:4:5:6:7:8 80 443\r\n",
+    "v1-tcp6-uppercase": b"PROXY TCP6 ABCD:EF01::1 FE80::204:61ff:FE9D:F156 1 2\r\n",
+    "v1-unknown": b"PROXY UNKNOWN\r\n",
+    "v1-unknown-long": ("PROXY UNKNOWN %s %s 65535 65535\r\n" % (FFFF, FFFF)).encode(),
+    # v1, invalid.
+    "v1-leading-zero-octet": b"PROXY TCP4 01.2.3.4 5.6.7.8 1 2\r\n",
+    "v1-leading-zero-port": b"PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n",
+    "v1-port-too-big": b"PROXY TCP4 1.2.3.4 5.6.7.8 65536 2\r\n",
+    "v1-octet-too-big": b"PROXY TCP4 1.2.3.256 5.6.7.8 1 2\r\n",
+    "v1-double-space": b"PROXY TCP4 1.2.3.4  5.6.7.8 1 2\r\n",
+    "v1-bare-lf": b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n",
+    "v1-no-crlf": b"PROXY UNKNOWN " + b"x" * 100,
+    "v1-family-mismatch": b"PROXY TCP4 ::1 ::1 1 2\r\n",
+    "v1-two-gaps": b"PROXY TCP6 1::2::3 ::1 1 2\r\n",
+    "v1-nine-groups": b"PROXY TCP6 1:2:3:4:5:6:7:8:9 ::1 1 2\r\n",
+    "v1-lowercase": b"proxy TCP4 1.2.3.4 5.6.7.8 1 2\r\n",
+    "v1-partial": b"PROXY TCP4 1.2.3.4 5.6",
+    # v2, valid.
+    "v2-tcp4": v2(0x21, 0x11, V4_BLOCK) + b"GET / HTTP/1.1\r\n\r\n",
+    "v2-tcp6": v2(0x21, 0x21, V6_BLOCK),
+    "v2-tcp4-tlvs": v2(0x21, 0x11, V4_BLOCK + b"\x01\x00\x02h2\x04\x00\x00\xea\x00\x03abc"),
+    "v2-tcp6-ssl-tlv": v2(0x21, 0x21, V6_BLOCK + b"\x20\x00\x0c\x01\x00\x00\x00\x00\x21\x00\x04TLS3"),
+    "v2-local": v2(0x20, 0x00, b""),
+    "v2-local-with-block": v2(0x20, 0x11, V4_BLOCK),
+    "v2-unspec": v2(0x21, 0x00, b""),
+    "v2-unix": v2(0x21, 0x31, b"/" * 216),
+    "v2-udp4": v2(0x21, 0x12, V4_BLOCK),
+    "v2-tcp6-mapped": v2(0x21, 0x21, bytes([0] * 10 + [0xFF, 0xFF, 10, 0, 0, 1] + [0] * 10 + [0xFF, 0xFF, 10, 0, 0, 2]) + b"\x00\x01\x00\x02"),
+    # v2, invalid.
+    "v2-version-1": v2(0x11, 0x11, V4_BLOCK),
+    "v2-command-2": v2(0x22, 0x11, V4_BLOCK),
+    "v2-family-4": v2(0x21, 0x41, V4_BLOCK),
+    "v2-short-block": v2(0x21, 0x11, V4_BLOCK[:11]),
+    "v2-tlv-overrun": v2(0x21, 0x11, V4_BLOCK + b"\x01\x00\x05h2"),
+    "v2-too-long": v2(0x21, 0x11, b"", length=0xFFFF),
+    "v2-partial": v2(0x21, 0x21, V6_BLOCK)[:30],
+    "v2-bad-signature": b"\r\n\r\n\x00\r\nQUIT\r" + b"\x21\x11\x00\x0c" + V4_BLOCK,
+    # Neither.
+    "http-request": b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    "tls-client-hello": b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",
+}
+
 DICTS = {
     "FuzzRequestHead": [
         "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT", " HTTP/1.1\r\n",
@@ -336,6 +397,11 @@ DICTS = {
         "interval=", "rise=", "fall=", "expect=", "host=", "backend=", "combined", "json", "stdout",
         "stderr", "off", "auto", "127.0.0.1:", "[::1]:", "*:", "/8", "ms", "s", "m", "h", "k", "g", "{",
         "}", ";", "\"", "\\\"", "#", "\n",
+    ],
+    "FuzzProxyProtocol": [
+        "PROXY ", "TCP4 ", "TCP6 ", "UNKNOWN", " ", "\r\n", "::", "::ffff:", ":", ".", "0", "255", "65535",
+        "65536", "ffff", "2001:db8", "\r\n\r\n\x00\r\nQUIT\n", "\x21\x11\x00\x0c", "\x21\x21\x00\x24",
+        "\x20\x00\x00\x00", "\x21\x31\x00\xd8", "\x00\x00\x03", "\x20\x00\x05",
     ],
 }
 
@@ -372,6 +438,7 @@ def main():
     write("FuzzResponseHead", RESPONSES)
     write("FuzzChunked", CHUNKED)
     write("FuzzConfig", configs)
+    write("FuzzProxyProtocol", PROXY)
     for target in DICTS:
         print(target, len(os.listdir(os.path.join(CORPUS, target))), "seeds")
 

@@ -1,5 +1,5 @@
 /// Least connections: the eligible server with the fewest in-flight requests relative to its
-/// weight. Ties are broken round-robin: the scan starts after the previous pick, and the first
+/// effective weight (so a server in slow start counts as fuller than it is). Ties are broken round-robin: the scan starts after the previous pick, and the first
 /// server with the lowest load in scan order wins.
 public struct LeastConnections: SelectionAlgorithm {
     private var next = 0
@@ -16,7 +16,7 @@ public struct LeastConnections: SelectionAlgorithm {
             let i = (next + k) % n
             guard eligibility.allows(i, in: servers) else { continue }
             let active = servers.activeRequests(i)
-            let weight = servers.weight(i)
+            let weight = servers.effectiveWeight(i)
             // active/weight < bestActive/bestWeight, without division.
             if best < 0 || active * bestWeight < bestActive * weight {
                 best = i

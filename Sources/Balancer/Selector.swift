@@ -3,6 +3,8 @@
 public enum Algorithm: Sendable {
     case roundRobin
     case leastConnections
+    /// `balance hash`, with the table built for the backend's current server list.
+    case hash(ConsistentHash)
 }
 
 public struct Selector {
@@ -10,7 +12,11 @@ public struct Selector {
     private var leastConnections: LeastConnections
     public let algorithm: Algorithm
 
+    /// `serverCount` must be the count of the list a `hash` table was built from.
     public init(_ algorithm: Algorithm, serverCount: Int) {
+        if case .hash(let table) = algorithm {
+            precondition(table.serverCount == serverCount, "hash table built for another server list")
+        }
         self.algorithm = algorithm
         roundRobin = SmoothWeightedRoundRobin(serverCount: serverCount)
         leastConnections = LeastConnections(serverCount: serverCount)
@@ -18,7 +24,9 @@ public struct Selector {
 
     /// Picks a server for a request: primaries while any primary is up, otherwise backups.
     /// Returns nil when no server may be tried (all down, or all up ones already tried).
-    public mutating func pick<S: ServerSet>(from servers: S, tried: TriedSet) -> Int? {
+    /// `key`: for `hash`, the request's key bytes; a request without a key (nil: no such header or
+    /// cookie) is balanced round-robin, as HAProxy does. Other algorithms ignore it.
+    public mutating func pick<S: ServerSet>(from servers: S, tried: TriedSet, key: UnsafeRawBufferPointer? = nil) -> Int? {
         var anyPrimaryUp = false
         for i in 0..<servers.count where !servers.isBackup(i) && servers.isUp(i) {
             anyPrimaryUp = true
@@ -28,6 +36,9 @@ public struct Selector {
         switch algorithm {
         case .roundRobin: return roundRobin.select(from: servers, eligibility: eligibility)
         case .leastConnections: return leastConnections.select(from: servers, eligibility: eligibility)
+        case .hash(let table):
+            guard let key else { return roundRobin.select(from: servers, eligibility: eligibility) }
+            return table.select(key: key, from: servers, eligibility: eligibility)
         }
     }
 

@@ -3,12 +3,21 @@
 /// algorithms stay pure and testable.
 public protocol ServerSet {
     var count: Int { get }
+    /// The configured (or operator-set) weight.
     func weight(_ server: Int) -> Int
+    /// The weight the algorithms balance by, in `SlowStart.scale` units: `weight * scale` unless
+    /// the server is ramping up (`SlowStart.effectiveWeight`). Defaults to `weight * scale`.
+    func effectiveWeight(_ server: Int) -> Int
     func isBackup(_ server: Int) -> Bool
     /// Up: not marked down by passive or active health checks.
     func isUp(_ server: Int) -> Bool
     /// Requests in flight on this server (across all workers where that is shared).
     func activeRequests(_ server: Int) -> Int
+}
+
+extension ServerSet {
+    @inline(__always)
+    public func effectiveWeight(_ server: Int) -> Int { weight(server) * SlowStart.scale }
 }
 
 /// Servers already attempted for the current request (bit i = server i; servers past 63 are never

@@ -7,16 +7,20 @@ struct TestServers: ServerSet {
     var backups: [Bool]
     var up: [Bool]
     var active: [Int]
+    /// Effective weights of ramping servers (nil: not ramping, the protocol's default applies).
+    var ramping: [Int?]
 
     init(weights: [Int], backups: [Bool]? = nil) {
         self.weights = weights
         self.backups = backups ?? Array(repeating: false, count: weights.count)
         up = Array(repeating: true, count: weights.count)
         active = Array(repeating: 0, count: weights.count)
+        ramping = Array(repeating: nil, count: weights.count)
     }
 
     var count: Int { weights.count }
     func weight(_ i: Int) -> Int { weights[i] }
+    func effectiveWeight(_ i: Int) -> Int { ramping[i] ?? weights[i] * SlowStart.scale }
     func isBackup(_ i: Int) -> Bool { backups[i] }
     func isUp(_ i: Int) -> Bool { up[i] }
     func activeRequests(_ i: Int) -> Int { active[i] }
