@@ -5,7 +5,7 @@
 SWIFT      ?= swift
 PYTHON     ?= python3
 SLUICE_BIN := .build/release/sluice
-RUN_APT    := libssl-dev openssl curl
+RUN_APT    := libssl-dev libc-ares-dev openssl curl
 TEST_APT   := wrk chromium slowhttptest
 TEST_PY    := pytest requests werkzeug flask prometheus-client sslyze
 

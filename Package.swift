@@ -20,6 +20,8 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         // Non-blocking TLS sessions, certificate selection by SNI, the protocol policy.
         .target(name: "TLS", dependencies: ["COpenSSL", "EventLoop", "Config"]),
+        // The system c-ares (Debian's libc-ares-dev): asynchronous DNS with sockets the caller polls.
+        .systemLibrary(name: "CAres", pkgConfig: "libcares", providers: [.apt(["libc-ares-dev"])]),
         // Counters in shared memory (made before fork) and their JSON / Prometheus / HTML views.
         .target(name: "Stats", dependencies: [.product(name: "Atomics", package: "swift-atomics")]),
         // epoll loop, deadlines, thin syscall layer, socket helpers.
