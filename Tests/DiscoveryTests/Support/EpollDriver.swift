@@ -67,4 +67,11 @@ final class EpollDriver {
         run(until: done, limitMs: limitMs, nextTimeoutMs: { resolver.nextTimeoutMs },
             process: { resolver.process(fd: $0, readable: $1, writable: $2) }, tick: { resolver.processTimeouts() })
     }
+
+    /// `run` for a discovery service.
+    @discardableResult
+    func run(_ service: DiscoveryService, until done: () -> Bool, limitMs: Int64 = 5000) -> Bool {
+        run(until: done, limitMs: limitMs, nextTimeoutMs: { service.nextWakeMs },
+            process: { service.process(fd: $0, readable: $1, writable: $2) }, tick: { service.tick() })
+    }
 }
