@@ -22,6 +22,11 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         // Non-blocking TLS sessions, certificate selection by SNI, the protocol policy.
         .target(name: "TLS", dependencies: ["COpenSSL", "EventLoop", "Config"]),
+        // The system c-ares (Debian's libc-ares-dev): asynchronous DNS with sockets the caller polls.
+        .systemLibrary(name: "CAres", pkgConfig: "libcares", providers: [.apt(["libc-ares-dev"])]),
+        // DNS discovery of servers for the master: a c-ares resolver driven by the owner's epoll
+        // loop, the pure re-query schedule (TTL, floor, ceiling, backoff) and server-list diffs.
+        .target(name: "Discovery", dependencies: ["CAres", "EventLoop"]),
         // Counters in shared memory (made before fork) and their JSON / Prometheus / HTML views.
         .target(name: "Stats", dependencies: [.product(name: "Atomics", package: "swift-atomics")]),
         // epoll loop, deadlines, thin syscall layer, socket helpers.
@@ -40,5 +45,6 @@ let package = Package(
         .testTarget(name: "ProxyProtocolTests", dependencies: ["ProxyProtocol"]),
         .testTarget(name: "StatsTests", dependencies: ["Stats"]),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "COpenSSL", "Config"]),
+        .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "EventLoop", "CLinux"]),
     ]
 )
