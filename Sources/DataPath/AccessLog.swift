@@ -1,19 +1,6 @@
 import Config
 import Glibc
 
-/// What one access-log line says about a request.
-struct AccessEntry {
-    var frontend: UnsafeRawBufferPointer
-    var client: UnsafeRawBufferPointer
-    var line: RequestLine
-    var status: Int
-    var bytes: Int
-    var upstream: UnsafeRawBufferPointer
-    var totalMicros: Int64
-    /// -1 when no upstream was involved.
-    var upstreamMicros: Int64
-}
-
 /// One frontend's access log in one worker. Lines are formatted straight into a buffer and
 /// written in batches (when the buffer is three-quarters full, and by the worker's 100 ms
 /// sweep), not one write per request. O_APPEND keeps lines of several workers whole.
@@ -78,197 +65,18 @@ final class AccessLog {
     }
 
     func append(_ e: AccessEntry) {
-        let line = e.line
-        // The longest line: fixed parts plus every field escaped at 4 bytes per input byte.
-        let worst = 256 + 4 * (e.frontend.count + e.client.count + line.method.count + line.target.count
-            + line.version.count + line.referer.count + line.userAgent.count + e.upstream.count)
+        let worst = e.worstLength
         if used + worst > capacity { flush() }
         guard used + worst <= capacity else {
             dropped += 1
             return
         }
+        var line = LineFormatter(buffer: buffer, used: used, clock: clock)
         switch format {
-        case .combined: combined(e)
-        case .json: json(e)
+        case .combined: line.combined(e)
+        case .json: line.json(e)
         }
+        used = line.used
         if used > capacity * 3 / 4 { flush() }
-    }
-
-    // `CLIENT - - [time] "METHOD TARGET PROTO" STATUS BYTES "REFERER" "UA" "UPSTREAM" TOTAL UPSTREAM`
-    private func combined(_ e: AccessEntry) {
-        let line = e.line
-        put(e.client)
-        put(" - - ")
-        put(clock.combined)
-        put(" \"")
-        if line.method.isEmpty && line.target.isEmpty {
-            put("-")
-        } else {
-            escapedCombined(line.method)
-            put(" ")
-            escapedCombined(line.target)
-            put(" ")
-            escapedCombined(line.version)
-        }
-        put("\" ")
-        putInt(e.status)
-        put(" ")
-        putInt(e.bytes)
-        put(" \"")
-        if line.referer.isEmpty { put("-") } else { escapedCombined(line.referer) }
-        put("\" \"")
-        if line.userAgent.isEmpty { put("-") } else { escapedCombined(line.userAgent) }
-        put("\" \"")
-        if e.upstream.isEmpty { put("-") } else { put(e.upstream) }
-        put("\" ")
-        putSeconds(e.totalMicros)
-        put(" ")
-        if e.upstreamMicros < 0 { put("-") } else { putSeconds(e.upstreamMicros) }
-        put("\n")
-    }
-
-    private func json(_ e: AccessEntry) {
-        let line = e.line
-        put("{\"time\":\"")
-        put(clock.iso)
-        put("\",\"frontend\":\"")
-        escapedJSON(e.frontend)
-        put("\",\"client\":\"")
-        put(e.client)
-        put("\",\"method\":\"")
-        escapedJSON(line.method)
-        put("\",\"target\":\"")
-        escapedJSON(line.target)
-        put("\",\"protocol\":\"")
-        escapedJSON(line.version)
-        put("\",\"status\":")
-        putInt(e.status)
-        put(",\"bytes\":")
-        putInt(e.bytes)
-        put(",\"referer\":\"")
-        escapedJSON(line.referer)
-        put("\",\"user_agent\":\"")
-        escapedJSON(line.userAgent)
-        put("\",\"upstream\":")
-        if e.upstream.isEmpty { put("null") } else {
-            put("\"")
-            put(e.upstream)
-            put("\"")
-        }
-        put(",\"request_time\":")
-        putSeconds(e.totalMicros)
-        put(",\"upstream_time\":")
-        if e.upstreamMicros < 0 { put("null") } else { putSeconds(e.upstreamMicros) }
-        put("}\n")
-    }
-
-    // MARK: Byte writers (no allocation)
-
-    @inline(__always) private func byte(_ b: UInt8) {
-        buffer[used] = b
-        used += 1
-    }
-
-    private func put(_ s: StaticString) {
-        s.withUTF8Buffer { put(UnsafeRawBufferPointer($0)) }
-    }
-
-    private func put(_ bytes: UnsafeRawBufferPointer) {
-        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
-        (buffer + used).update(from: base.assumingMemoryBound(to: UInt8.self), count: bytes.count)
-        used += bytes.count
-    }
-
-    private func put(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { put($0) }
-    }
-
-    private func putInt(_ value: Int) {
-        var v = value
-        if v < 0 { byte(UInt8(ascii: "-")); v = -v }
-        var digits = 1
-        var probe = v
-        while probe >= 10 { probe /= 10; digits += 1 }
-        var i = used + digits - 1
-        repeat {
-            buffer[i] = UInt8(truncatingIfNeeded: 48 + v % 10)
-            v /= 10
-            i -= 1
-        } while v > 0
-        used += digits
-    }
-
-    /// Seconds with millisecond precision, as nginx prints $request_time: `0.003`.
-    private func putSeconds(_ micros: Int64) {
-        let ms = Int(max(0, micros) / 1000)
-        putInt(ms / 1000)
-        byte(UInt8(ascii: "."))
-        let frac = ms % 1000
-        byte(UInt8(truncatingIfNeeded: 48 + frac / 100))
-        byte(UInt8(truncatingIfNeeded: 48 + frac / 10 % 10))
-        byte(UInt8(truncatingIfNeeded: 48 + frac % 10))
-    }
-
-    private static let hex: StaticString = "0123456789abcdef"
-
-    private func hexByte(_ c: UInt8) {
-        AccessLog.hex.withUTF8Buffer { h in
-            byte(h[Int(c >> 4)])
-            byte(h[Int(c & 15)])
-        }
-    }
-
-    /// As nginx: `"`, `\` and bytes outside printable ASCII become \xHH.
-    private func escapedCombined(_ bytes: UnsafeRawBufferPointer) {
-        for c in bytes {
-            if c < 0x20 || c >= 0x7f || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") {
-                byte(UInt8(ascii: "\\"))
-                byte(UInt8(ascii: "x"))
-                hexByte(c)
-            } else {
-                byte(c)
-            }
-        }
-    }
-
-    /// JSON string content: `"`, `\` and control bytes escaped; other bytes copied (a request
-    /// may carry non-UTF-8 bytes; they are escaped as \u00HH so the line stays valid JSON).
-    private func escapedJSON(_ bytes: UnsafeRawBufferPointer) {
-        for c in bytes {
-            if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") {
-                byte(UInt8(ascii: "\\"))
-                byte(c)
-            } else if c < 0x20 || c >= 0x7f {
-                put("\\u00")
-                hexByte(c)
-            } else {
-                byte(c)
-            }
-        }
-    }
-}
-
-/// The current time as access logs print it, formatted once per second.
-final class LogClock {
-    private(set) var combined: [UInt8] = []
-    private(set) var iso: [UInt8] = []
-    private var second = -1
-
-    func update() {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        guard ts.tv_sec != second else { return }
-        second = ts.tv_sec
-        var t = ts.tv_sec
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        combined = LogClock.format(&parts, "[%d/%b/%Y:%H:%M:%S +0000]")
-        iso = LogClock.format(&parts, "%Y-%m-%dT%H:%M:%SZ")
-    }
-
-    private static func format(_ parts: inout tm, _ pattern: String) -> [UInt8] {
-        var out = [CChar](repeating: 0, count: 64)
-        let n = strftime(&out, 64, pattern, &parts)
-        return out[0..<n].map { UInt8(bitPattern: $0) }
     }
 }

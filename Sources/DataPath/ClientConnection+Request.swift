@@ -79,8 +79,7 @@ extension ClientConnection {
             respond(status: 413)
             return
         }
-        let route = frontend.router.route(head, input.bytes)
-        guard route >= 0 else {
+        guard let route = frontend.router.route(head, input.bytes) else {
             respond(status: 404)
             return
         }

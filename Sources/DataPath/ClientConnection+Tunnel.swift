@@ -5,7 +5,8 @@ extension ClientConnection {
     /// A `mode tcp` connection: one tunnel exchange to the default backend.
     func startTunnelExchange() {
         var e = Exchange(.tcp, request: nil, startMicros: loop.nowMicros)
-        e.backend = runtime.backends[frontend.router.defaultBackend]
+        // A tcp frontend always has a default backend (checked with the configuration).
+        e.backend = runtime.backends[frontend.router.defaultBackend!]
         exchange = e
         phase = .exchange
         acquired(exchange!.acquireUpstream(for: self))

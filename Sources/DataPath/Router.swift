@@ -2,7 +2,7 @@ import Config
 import HTTP1
 
 /// Chooses the backend of a request: the first `route` whose host and/or path prefix match,
-/// else the frontend's default backend (-1 when there is none).
+/// else the frontend's default backend (nil when there is none: 404).
 struct Router {
     private struct Route {
         let host: [UInt8]?        // lower-case, compared without the Host header's port
@@ -12,7 +12,7 @@ struct Router {
     }
 
     private let routes: [Route]
-    let defaultBackend: Int
+    let defaultBackend: Int?
 
     init(routes: [RouteConfig], defaultBackend: String?, backendIndex: [String: Int]) {
         self.routes = routes.map { r in
@@ -23,12 +23,13 @@ struct Router {
                 wildcard = true
             }
             return Route(host: host, wildcardSuffix: wildcard, pathPrefix: r.pathPrefix.map { Array($0.utf8) },
-                         backend: backendIndex[r.backend] ?? -1)
+                         backend: backendIndex[r.backend]!)
         }
-        self.defaultBackend = defaultBackend.flatMap { backendIndex[$0] } ?? -1
+        // The configuration was checked: every backend a route or frontend names exists.
+        self.defaultBackend = defaultBackend.map { backendIndex[$0]! }
     }
 
-    func route(_ head: RequestHead, _ buffer: UnsafeRawBufferPointer) -> Int {
+    func route(_ head: RequestHead, _ buffer: UnsafeRawBufferPointer) -> Int? {
         if routes.isEmpty { return defaultBackend }
         let host = hostWithoutPort(head, buffer)
         let path = pathOfTarget(head, buffer)

@@ -1,6 +1,6 @@
 import CAres
 
-/// Why a lookup gave no usable answer. A failure never replaces the last good answer (SPEC 8): the
+/// Why a lookup gave no usable answer. A failure never replaces the last good answer : the
 /// plan counts it, keeps the servers it had and asks again sooner.
 public enum DNSFailure: Error, Equatable, Hashable, Sendable, CustomStringConvertible {
     /// NXDOMAIN: the name does not exist.

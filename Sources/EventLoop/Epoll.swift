@@ -24,6 +24,12 @@ public final class Epoll {
         try control(EPOLL_CTL_ADD, target, mask, token)
     }
 
+    /// Changes what is watched on a registered descriptor (DNS sockets switch between reading
+    /// and writing as c-ares asks).
+    public func modify(_ target: Int32, events mask: UInt32, token: UInt64) throws(SystemError) {
+        try control(EPOLL_CTL_MOD, target, mask, token)
+    }
+
     public func remove(_ target: Int32) {
         var ev = epoll_event()
         _ = epoll_ctl(fd, EPOLL_CTL_DEL, target, &ev)

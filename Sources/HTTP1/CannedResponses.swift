@@ -27,10 +27,4 @@ public enum CannedResponse {
         }
         return UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
     }
-
-    /// "HTTP/1.1 100 Continue\r\n\r\n"
-    nonisolated(unsafe) public static let continue100: UnsafeRawBufferPointer = {
-        let text: StaticString = "HTTP/1.1 100 Continue\r\n\r\n"
-        return UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
-    }()
 }

@@ -13,7 +13,7 @@ struct FieldSummary {
     var upgradeWebSocket = false
     var hostCount = 0
     var hostIndex = -1
-    var expectContinue = false
+    /// An expectation other than 100-continue (417).
     var expectOther = false
 }
 
@@ -53,7 +53,7 @@ enum FieldRules {
             case .expect:
                 var list = ListElements(p, f)
                 while let e = list.next() {
-                    if Bytes.equals(p, e.start, e.end, "100-continue") { s.expectContinue = true } else { s.expectOther = true }
+                    if !Bytes.equals(p, e.start, e.end, "100-continue") { s.expectOther = true }
                 }
             default:
                 break

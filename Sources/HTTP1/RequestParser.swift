@@ -51,7 +51,7 @@ public enum RequestParser {
             if version == .http10 { throw bad("transfer-encoding in http/1.0") }
             if s.codingCount == 0 { throw bad("empty transfer-encoding") }
             // Chunked twice was rejected above, so anything but a lone "chunked" names a coding
-            // the proxy does not implement (SPEC: 501), whether or not chunked comes last.
+            // the proxy does not implement (501), whether or not chunked comes last.
             if s.codingCount > 1 || !s.lastCodingIsChunked {
                 throw HTTPError(status: 501, reason: "unsupported transfer coding")
             }
@@ -99,7 +99,6 @@ public enum RequestParser {
             version: version, headLength: headLength, framing: framing,
             keepAlive: http11 ? !s.close : s.keepAliveToken && !s.close,
             upgradeWebSocket: http11 && s.upgradeWebSocket && s.upgradeToken,
-            expectContinue: http11 && s.expectContinue,
             hostStart: hostStart, hostEnd: hostEnd)
     }
 

@@ -37,8 +37,6 @@ public struct RequestHead: Sendable {
     public var keepAlive: Bool
     /// HTTP/1.1, Upgrade lists "websocket" and Connection lists "upgrade".
     public var upgradeWebSocket: Bool
-    /// Expect: 100-continue on HTTP/1.1.
-    public var expectContinue: Bool
     /// Host value offsets; -1/-1 when absent (allowed only in HTTP/1.0).
     public var hostStart: Int
     public var hostEnd: Int

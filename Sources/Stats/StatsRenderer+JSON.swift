@@ -1,5 +1,5 @@
 extension StatsRenderer {
-    /// GET /stats: the document of SPEC §5, key for key. Top-level keys, and each worker,
+    /// GET /stats: the stats document, key for key (README, "Stats"). Top-level keys, and each worker,
     /// frontend, backend and server, get lines of their own so that `curl` output stays readable.
     public static func json(_ s: StatsSnapshot) -> String {
         let reloads = JSON.object([

@@ -60,7 +60,7 @@ extension Master {
             restarts[w.position, default: 0] += 1
             let lived = Clock.nowMs() - w.startedAt
             // A worker that dies young is restarted after a growing delay (100 ms doubling, at
-            // most 1 s, so the SPEC's "replaced within 1 second" still holds): a crash loop costs
+            // most 1 s, so a dead worker is still replaced within a second): a crash loop costs
             // at most one fork per second per worker instead of spinning.
             let deaths = lived < 1000 ? (quickDeaths[w.position] ?? 0) + 1 : 0
             quickDeaths[w.position] = deaths

@@ -90,9 +90,6 @@ public struct TLSConnection {
     /// After a `.wouldBlock` (or `.wantWrite`): true when OpenSSL waits for the socket to become writable.
     public var wantsWrite: Bool { SSL_want(ssl) == SSL_WRITING }
 
-    /// Bytes decrypted and buffered inside OpenSSL: read them even without a new readiness edge.
-    public var pending: Int { Int(SSL_pending(ssl)) }
-
     /// The ALPN protocol agreed on, nil when none.
     public var negotiatedProtocol: String? {
         var name: UnsafePointer<UInt8>?

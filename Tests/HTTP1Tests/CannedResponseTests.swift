@@ -32,8 +32,4 @@ final class CannedResponseTests: XCTestCase {
     func testSameStorageEachTime() {
         XCTAssertEqual(CannedResponse.bytes(status: 502).baseAddress, CannedResponse.bytes(status: 502).baseAddress)
     }
-
-    func testContinue() {
-        XCTAssertEqual(CannedResponse.continue100.string, "HTTP/1.1 100 Continue\r\n\r\n")
-    }
 }

@@ -4,9 +4,7 @@
 #define SLUICE_CLINUX_H
 
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
