@@ -9,7 +9,7 @@ RUN_APT    := libssl-dev libc-ares-dev libnghttp2-dev openssl curl
 TEST_APT   := wrk chromium slowhttptest gcc
 TEST_PY    := pytest requests werkzeug flask prometheus-client sslyze dnslib
 
-.PHONY: all build release run test unit blackbox bench fuzz deps test-deps clean
+.PHONY: all build release dist install run test unit blackbox bench fuzz deps test-deps clean
 
 all: release
 
@@ -37,16 +37,36 @@ build:
 release:
 	$(SWIFT) build -c release
 
+# dist/sluice: release build with the Swift runtime linked in (and c-ares and nghttp2 from their
+# static archives), stripped: it needs only glibc, OpenSSL and libstdc++/libgcc at run time.
+DIST_FLAGS := -c release --static-swift-stdlib --scratch-path .build-dist \
+	-Xlinker --as-needed -Xlinker -l:libcares.a -Xlinker -l:libnghttp2.a
+dist: deps
+	$(SWIFT) build $(DIST_FLAGS)
+	mkdir -p dist
+	cp .build-dist/release/sluice dist/sluice
+	strip dist/sluice
+
+PREFIX  ?= /usr/local
+SYSCONF ?= /etc
+# Installs dist/sluice, the example configuration (never over an existing one) and the systemd unit.
+install: dist
+	install -D -m 755 dist/sluice $(DESTDIR)$(PREFIX)/bin/sluice
+	install -d $(DESTDIR)$(SYSCONF)/sluice
+	[ -e $(DESTDIR)$(SYSCONF)/sluice/proxy.conf ] || install -m 644 proxy.conf.example $(DESTDIR)$(SYSCONF)/sluice/proxy.conf
+	sed 's|/usr/local/bin/sluice|$(PREFIX)/bin/sluice|g; s|/etc/sluice|$(SYSCONF)/sluice|g' deploy/sluice.service \
+	  | install -D -m 644 /dev/stdin $(DESTDIR)$(SYSCONF)/systemd/system/sluice.service
+
 run: deps release
 	@tools/run_demo.sh
 
 unit:
 	$(SWIFT) test
 
-blackbox: test-deps release
-	SLUICE_BIN=$(CURDIR)/$(SLUICE_BIN) $(PYTHON) -m pytest -q Tests/blackbox
+blackbox: test-deps release dist
+	SLUICE_BIN=$(CURDIR)/$(SLUICE_BIN) SLUICE_DIST=$(CURDIR)/dist/sluice $(PYTHON) -m pytest -q Tests/blackbox
 
-test: test-deps release unit blackbox
+test: test-deps release dist unit blackbox
 
 FUZZ_SECONDS ?= 15
 # Fuzz the HTTP/1 parsers and the config loader (libFuzzer + ASan), FUZZ_SECONDS per target.
@@ -61,4 +81,4 @@ bench: release
 	$(PYTHON) bench/run.py --sluice-workers $(or $(SLUICE_WORKERS),1) $(BENCH_FLAGS)
 
 clean:
-	rm -rf .build Fuzz/.build
+	rm -rf .build .build-dist dist Fuzz/.build

@@ -4,7 +4,6 @@ import PackageDescription
 let package = Package(
     name: "sluice",
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
     ],
     targets: [
@@ -37,7 +36,6 @@ let package = Package(
         .target(name: "Supervisor", dependencies: ["CLinux", "EventLoop", "HTTP1", "Config", "Balancer", "Stats", "DataPath"]),
         .executableTarget(name: "sluice", dependencies: [
             "Supervisor", "DataPath", "Config", "TLS",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),

@@ -1,2 +1,2 @@
-// Entry point only; the command lives in SluiceCommand.swift.
-SluiceCommand.main()
+// Entry point only; the command line is read in Arguments.swift and acted on in Command.swift.
+Command.main()

@@ -250,20 +250,20 @@ def run_cli(*args: str, timeout: float = 10) -> subprocess.CompletedProcess:
 
 class Sluice:
     """sluice -c CONFIG in the foreground, stderr captured to a file.  `env`: variables added
-    to its environment."""
+    to its environment; `binary`: another sluice binary than SLUICE_BIN (the dist one)."""
 
     def __init__(self, config_text: str, workdir: Path, ports: list[int],
-                 name: str = "sluice", env: Optional[dict] = None):
+                 name: str = "sluice", env: Optional[dict] = None, binary: str = SLUICE_BIN):
         self.workdir = Path(workdir)
         self.config = self.workdir / f"{name}.conf"
         self.config.write_text(config_text)
         self.log_path = self.workdir / f"{name}.stderr"
         self.ports = ports
-        if not os.path.exists(SLUICE_BIN):
-            raise RuntimeError(f"sluice binary not found at {SLUICE_BIN} "
+        if not os.path.exists(binary):
+            raise RuntimeError(f"sluice binary not found at {binary} "
                                "(build it or set SLUICE_BIN)")
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([SLUICE_BIN, "-c", str(self.config)],
+        self.proc = subprocess.Popen([binary, "-c", str(self.config)],
                                      stdin=subprocess.DEVNULL, stdout=self._log,
                                      stderr=self._log, env=sluice_env(env),
                                      cwd=str(self.workdir), start_new_session=True)
