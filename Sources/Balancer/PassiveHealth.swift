@@ -66,8 +66,10 @@ public struct PassiveHealth: Sendable {
         return false
     }
 
-    /// A successful exchange clears the failures counted towards a mark (a mark stays).
+    /// A successful exchange clears the failures counted towards a mark, and a mark itself: a
+    /// marked server only gets a request when every server is out (the earliest mark is tried),
+    /// and its answer shows it is back.
     public static func recordSuccess(_ state: inout State) {
-        if state.downUntil == 0 { state.failures = 0 }
+        state = State()
     }
 }

@@ -42,6 +42,22 @@ public struct Selector {
         }
     }
 
+    /// When no server is up and passive marks alone keep some out, the one whose mark ends first
+    /// (and that was not tried yet): a lone server that restarted is tried at once instead of
+    /// refusing requests until its mark ends, as nginx resets its peers when all are down.
+    public static func earliestMarked<S: ServerSet>(_ servers: S, tried: TriedSet) -> Int? {
+        var best: Int?
+        var bestEnd = Int64.max
+        for i in 0..<servers.count where !tried.contains(i) {
+            if servers.isUp(i) { return nil }
+            if let end = servers.passiveMarkEnd(i), end < bestEnd {
+                best = i
+                bestEnd = end
+            }
+        }
+        return best
+    }
+
     /// True when at least one server (primary or backup) is up.
     public static func anyUp<S: ServerSet>(_ servers: S) -> Bool {
         for i in 0..<servers.count where servers.isUp(i) { return true }

@@ -13,6 +13,9 @@ public protocol ServerSet {
     func isUp(_ server: Int) -> Bool
     /// Requests in flight on this server (across all workers where that is shared).
     func activeRequests(_ server: Int) -> Int
+    /// When the server is out only because of a passive mark (no active check or operator says
+    /// it is down): when that mark ends. nil otherwise.
+    func passiveMarkEnd(_ server: Int) -> Int64?
 }
 
 extension ServerSet {

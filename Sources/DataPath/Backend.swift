@@ -26,12 +26,20 @@ public final class Backend {
         func isBackup(_ i: Int) -> Bool { backend.servers[i].config.backup }
         func isUp(_ i: Int) -> Bool { backend.servers[i].isUp(now: now) }
         func activeRequests(_ i: Int) -> Int { backend.servers[i].shared.inFlight }
+        func passiveMarkEnd(_ i: Int) -> Int64? {
+            let server = backend.servers[i]
+            guard !server.shared.checkDown else { return nil }
+            let end = server.passive.downUntil
+            return end > now ? end : nil
+        }
     }
 
-    /// The index of the server for the next attempt, nil when none may be tried.
+    /// The index of the server for the next attempt, nil when none may be tried. When passive
+    /// marks alone keep every server out, the one whose mark ends first is tried.
     @inline(__always)
     func pick(tried: TriedSet, now: Int64) -> Int? {
-        selector.pick(from: View(backend: self, now: now), tried: tried)
+        let view = View(backend: self, now: now)
+        return selector.pick(from: view, tried: tried) ?? Selector.earliestMarked(view, tried: tried)
     }
 
     func anyUp(now: Int64) -> Bool {

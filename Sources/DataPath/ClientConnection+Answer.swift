@@ -3,10 +3,11 @@ import HTTP1
 
 /// Answers the proxy makes itself, the end of a connection, and the accounting of a request.
 extension ClientConnection {
-    /// Answers the client with a canned error and closes once it is written. A client that
-    /// already has a response head (or a tunnel) is just closed. Whatever was buffered for the
-    /// upstream is dropped; an upstream connection in use is closed.
-    func respond(status: Int) {
+    /// Answers the client with a canned error (`answer`, or the standard one for `status`) and
+    /// closes once it is written. A client that already has a response head (or a tunnel) is
+    /// just closed. Whatever was buffered for the upstream is dropped; an upstream connection in
+    /// use is closed.
+    func respond(status: Int, answer: UnsafeRawBufferPointer? = nil) {
         guard let e = exchange, e.kind == .http, !e.responseStarted else {
             close()
             return
@@ -18,7 +19,7 @@ extension ClientConnection {
         exchange!.responseStarted = true
         exchange!.status = status
         loop.buffers.take(&output)
-        let canned = CannedResponse.bytes(status: status)
+        let canned = answer ?? CannedResponse.bytes(status: status)
         output.base!.copyMemory(from: canned.baseAddress!, byteCount: canned.count)
         output.start = 0
         output.end = canned.count

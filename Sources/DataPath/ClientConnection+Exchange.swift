@@ -67,7 +67,11 @@ extension ClientConnection {
         } else {
             loop.logger.warn("upstream \(e.serverName) did not answer within timeout read")
             exchange!.recordUpstreamFailure(loop)
-            respond(status: 504)
+            if e.mayRetry {
+                acquired(exchange!.retry(for: self, failing: 504))
+            } else {
+                respond(status: 504)
+            }
         }
     }
 
@@ -233,7 +237,7 @@ extension ClientConnection {
     private func finishExchange() {
         var e = exchange!
         exchange = nil
-        e.server?.recordSuccess()
+        e.server?.recordSuccess(backend: e.backend!.config.name, logger: loop.logger)
         account(e, status: e.status)
         let reusable = e.upstream.map { e.upstreamKeepAlive && e.requestBody.done && !$0.endpoint.eof && $0.input.isEmpty } ?? false
         e.detachUpstream(keep: reusable, loop: loop)

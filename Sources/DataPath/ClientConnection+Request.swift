@@ -155,10 +155,10 @@ extension ClientConnection {
 
     /// A request the parser refused (or that breaks a limit before it was parsed): answered
     /// with `status`, logged with what can be read of its request line.
-    func reject(status: Int) {
+    func reject(status: Int, answer: UnsafeRawBufferPointer? = nil) {
         var e = Exchange(.http, request: nil, startMicros: loop.nowMicros)
         if let logStorage { e.logLine = RequestLine(rejected: input.bytes, storage: logStorage) }
         exchange = e
-        respond(status: status)
+        respond(status: status, answer: answer)
     }
 }

@@ -33,6 +33,8 @@ final class ClientConnection {
     /// The first byte of the next request head has arrived: its `timeout header` runs.
     var headStarted = false
     var scanFrom = 0
+    /// The first byte on a TLS listener was checked to open a TLS record.
+    private var sniffed = false
     /// Where this connection's access-log fields are copied; nil when its frontend does not log.
     let logStorage: UnsafeMutableRawPointer?
 
@@ -88,6 +90,21 @@ final class ClientConnection {
 
     /// The TLS handshake (bounded by `timeout header`), then the first request or the tunnel.
     private func stepHandshake() -> Bool {
+        if endpoint.tls != nil && !sniffed {
+            guard endpoint.readable else { return false }
+            switch endpoint.sniffFirstByte() {
+            case .tls:
+                sniffed = true
+            case .plain:
+                plainTextOnTLSListener()
+                return true
+            case .notYet:
+                return false
+            case .closed:
+                close()
+                return false
+            }
+        }
         guard endpoint.canHandshake else { return false }
         switch endpoint.handshake() {
         case .done:
@@ -104,6 +121,18 @@ final class ClientConnection {
             close()
             return false
         }
+    }
+
+    /// A client speaking plain text to a TLS listener: an HTTP one is told so in plain text (as
+    /// nginx's 497 page, with status 400); a `mode tcp` one is closed.
+    private func plainTextOnTLSListener() {
+        endpoint.dropTLS()
+        guard !frontend.isTCP else {
+            close()
+            return
+        }
+        _ = loop.read(&endpoint, into: &input)
+        reject(status: 400, answer: CannedResponse.tlsRequired)
     }
 
     /// Called by the worker's deadline sweep.

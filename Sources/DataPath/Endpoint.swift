@@ -152,6 +152,29 @@ struct Endpoint {
         return step
     }
 
+    enum FirstByte { case tls, plain, notYet, closed }
+
+    /// What the client's first byte says: a TLS record (a handshake starts with 0x16) or plain
+    /// text. Read without consuming it, before OpenSSL reads anything, so that a plain-HTTP
+    /// request on a TLS listener is answered in plain text instead of failing the handshake.
+    mutating func sniffFirstByte() -> FirstByte {
+        let (result, byte) = Syscall.peekByte(fd)
+        switch result {
+        case .bytes: return byte == 0x16 ? .tls : .plain
+        case .wouldBlock:
+            readable = false
+            return .notYet
+        case .endOfFile, .failed:
+            return .closed
+        }
+    }
+
+    /// Gives up TLS on a connection that turned out to speak plain text.
+    mutating func dropTLS() {
+        tls?.free()
+        tls = nil
+    }
+
     /// Starts TLS on a connected socket (the upstream side of a `tls` server).
     mutating func startTLS(_ connection: TLSConnection) {
         tls = connection

@@ -103,6 +103,27 @@ extension Exchange {
         case truncated
     }
 
+    /// Whether a failure of this attempt may be retried on another server (as nginx's
+    /// `proxy_next_upstream error timeout`): an idempotent request without a body (so nothing
+    /// of it is lost once sent), nothing of the response has reached the client, and `retries`
+    /// allows another attempt. A non-idempotent request that reached an upstream never is.
+    var mayRetry: Bool {
+        guard let request, request.method.isIdempotent, requestBody.kind == .none else { return false }
+        return !responseStarted && bytesOut == 0 && attempts <= backend!.config.retries
+    }
+
+    /// Gives up the current upstream connection and tries another server; when none is left,
+    /// the client gets `status` (502 after an error, 504 after a timeout).
+    mutating func retry(for client: ClientConnection, failing status: Int) -> Acquired {
+        detachUpstream(keep: false, loop: client.loop)
+        requestHead.start = 0
+        responseScanFrom = 0
+        switch acquireUpstream(for: client) {
+        case .failed: return .failed(status: status)
+        case let other: return other
+        }
+    }
+
     /// The upstream closed (or broke) its side of the connection.
     mutating func upstreamEnded(for client: ClientConnection) -> Ending {
         let loop = client.loop
@@ -119,6 +140,7 @@ extension Exchange {
             }
             loop.logger.warn("upstream \(serverName) closed the connection before a complete response head")
             recordUpstreamFailure(loop)
+            if mayRetry { return .retrying(retry(for: client, failing: 502)) }
             return .failed(status: 502)
         }
         if responseBody.kind == .untilClose {

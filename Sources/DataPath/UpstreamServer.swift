@@ -51,14 +51,18 @@ public final class UpstreamServer {
         return tookDown
     }
 
-    /// A good response clears the failures counted towards a mark (a load when there are none).
+    /// A good response clears the failures counted towards a mark, and a mark (then the server
+    /// is back: said once). A load when there is nothing to clear.
     @inline(__always)
-    func recordSuccess() {
-        guard passive.failures != 0 else { return }
-        shared.updatePassive { word in
+    func recordSuccess(backend: String, logger: Logger) {
+        guard shared.passive != 0 else { return }
+        let (old, new) = shared.updatePassive { word in
             var state = PassiveHealth.State(packed: word)
             PassiveHealth.recordSuccess(&state)
             return state.packed
+        }
+        if old != new && PassiveHealth.State(packed: old).downUntil > 0 {
+            logger.info("server \(name) of backend \(backend) back after passive failure (it answered)")
         }
     }
 

@@ -64,6 +64,21 @@ public enum Syscall {
         }
     }
 
+    /// The first byte waiting on a socket, left in place (recv with MSG_PEEK).
+    @inline(never)
+    public static func peekByte(_ fd: Int32) -> (IOResult, UInt8) {
+        var byte: UInt8 = 0
+        while true {
+            let n = recv(fd, &byte, 1, Int32(MSG_PEEK))
+            if n > 0 { return (.bytes(1), byte) }
+            if n == 0 { return (.endOfFile, 0) }
+            let e = errno
+            if e == EINTR { continue }
+            if e == EAGAIN || e == EWOULDBLOCK { return (.wouldBlock, 0) }
+            return (.failed(e), 0)
+        }
+    }
+
     public static func close(_ fd: Int32) {
         // Linux closes the descriptor even when close reports EINTR, so it is never retried.
         _ = Glibc.close(fd)

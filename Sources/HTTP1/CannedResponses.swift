@@ -27,4 +27,10 @@ public enum CannedResponse {
         }
         return UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
     }
+
+    /// The answer to a plain-HTTP request on a TLS listener (nginx's 497 page, sent as 400).
+    public static var tlsRequired: UnsafeRawBufferPointer {
+        let text: StaticString = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 58\r\nConnection: close\r\n\r\nthis port expects TLS: the request was sent as plain HTTP\n"
+        return UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
+    }
 }

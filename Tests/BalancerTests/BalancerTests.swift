@@ -9,6 +9,8 @@ struct TestServers: ServerSet {
     var active: [Int]
     /// Effective weights of ramping servers (nil: not ramping, the protocol's default applies).
     var ramping: [Int?]
+    /// Ends of passive marks (nil: no mark, or down for another reason).
+    var marks: [Int64?]
 
     init(weights: [Int], backups: [Bool]? = nil) {
         self.weights = weights
@@ -16,6 +18,7 @@ struct TestServers: ServerSet {
         up = Array(repeating: true, count: weights.count)
         active = Array(repeating: 0, count: weights.count)
         ramping = Array(repeating: nil, count: weights.count)
+        marks = Array(repeating: nil, count: weights.count)
     }
 
     var count: Int { weights.count }
@@ -24,6 +27,28 @@ struct TestServers: ServerSet {
     func isBackup(_ i: Int) -> Bool { backups[i] }
     func isUp(_ i: Int) -> Bool { up[i] }
     func activeRequests(_ i: Int) -> Int { active[i] }
+    func passiveMarkEnd(_ i: Int) -> Int64? { marks[i] }
+}
+
+final class LoneServerTests: XCTestCase {
+    func testEarliestPassiveMarkIsTriedWhenNothingIsUp() {
+        var servers = TestServers(weights: [1, 1, 1])
+        servers.up = [false, false, false]
+        servers.marks = [5_000, 3_000, nil]   // server 2 is down by an active check
+        XCTAssertEqual(Selector.earliestMarked(servers, tried: TriedSet()), 1)
+        var tried = TriedSet()
+        tried.insert(1)
+        XCTAssertEqual(Selector.earliestMarked(servers, tried: tried), 0, "then the next one")
+        tried.insert(0)
+        XCTAssertNil(Selector.earliestMarked(servers, tried: tried), "a server down by a check is not tried")
+    }
+
+    func testNoFallbackWhileAServerIsUp() {
+        var servers = TestServers(weights: [1, 1])
+        servers.up = [false, true]
+        servers.marks = [1_000, nil]
+        XCTAssertNil(Selector.earliestMarked(servers, tried: TriedSet()))
+    }
 }
 
 final class RoundRobinTests: XCTestCase {
@@ -190,6 +215,6 @@ final class PassiveHealthTests: XCTestCase {
         XCTAssertFalse(PassiveHealth.isUp(state, now: 10_999))
         XCTAssertTrue(PassiveHealth.isUp(state, now: 11_000))
         PassiveHealth.recordSuccess(&state)
-        XCTAssertEqual(state.downUntil, 11_000, "a success does not lift a mark early")
+        XCTAssertTrue(PassiveHealth.isUp(state, now: 10_500), "a good answer lifts the mark")
     }
 }

@@ -39,6 +39,7 @@ final class SlowStartTests: XCTestCase {
             func isBackup(_ i: Int) -> Bool { false }
             func isUp(_ i: Int) -> Bool { true }
             func activeRequests(_ i: Int) -> Int { 0 }
+            func passiveMarkEnd(_ i: Int) -> Int64? { nil }
         }
         XCTAssertEqual(Plain().effectiveWeight(0), 7 * SlowStart.scale)
     }

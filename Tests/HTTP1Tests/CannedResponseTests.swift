@@ -32,4 +32,13 @@ final class CannedResponseTests: XCTestCase {
     func testSameStorageEachTime() {
         XCTAssertEqual(CannedResponse.bytes(status: 502).baseAddress, CannedResponse.bytes(status: 502).baseAddress)
     }
+
+    func testTLSRequiredIsACompleteResponse() throws {
+        let text = CannedResponse.tlsRequired.string
+        let p = try requireResponse(text)
+        XCTAssertEqual(p.head.status, 400)
+        guard case .contentLength(let n) = p.head.framing else { return XCTFail("no length") }
+        XCTAssertEqual(n, text.utf8.count - p.head.headLength)
+        XCTAssertTrue(text.hasSuffix("expects TLS: the request was sent as plain HTTP\n"))
+    }
 }

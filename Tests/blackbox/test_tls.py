@@ -1038,3 +1038,57 @@ def test_upstream_tls_keepalive_and_bodies(sluice, tls_upstream, pki, ctx):
     assert len(reqs) == 5
     assert len({r.conn_id for r in reqs}) == 1, [r.conn_id for r in reqs]
     assert len(up.handshakes) == 1
+
+
+# ------------------------------------------------------------------ TLS listeners in both modes
+
+def tcp_tls_config(port, echo_addr, cert):
+    return f"""\
+workers 1;
+error_log stderr info;
+backend raw {{ server {echo_addr}; }}
+frontend t {{
+    mode tcp;
+    listen 127.0.0.1:{port} tls;
+    {cert.directive}
+    timeout header 2s;
+    backend raw;
+}}
+"""
+
+
+def test_tcp_mode_terminates_tls_and_forwards_plaintext(sluice, upstream, pki, ctx):
+    echo = upstream("T", tcp=True)
+    port = free_port()
+    sluice(tcp_tls_config(port, echo.addr, pki.site))
+    payload = b"\x00binary\xff" + os.urandom(100_000)
+    with TLSClient(port, ctx, server_name=SITE) as c:
+        assert c.version in ("TLSv1.2", "TLSv1.3")
+        c.send(payload)
+        assert c._exact(len(payload)) == payload
+    time.sleep(0.1)
+    assert [bytes(b) for b in echo.received.values() if b] == [payload], "the upstream gets the plaintext"
+
+
+def test_plain_text_on_tcp_tls_listener_is_closed(sluice, upstream, pki):
+    echo = upstream("T", tcp=True)
+    port = free_port()
+    sluice(tcp_tls_config(port, echo.addr, pki.site))
+    with RawClient(port) as c:
+        c.send(b"hello in plain text\r\n")
+        assert c.wait_closed(3) == b""
+    assert not any(echo.received.values())
+
+
+def test_plain_http_on_tls_listener_gets_400_saying_so(sluice, upstream, pki):
+    up = upstream("A")
+    port, tls_port = free_port(), free_port()
+    s = sluice(tls_config(tls_port, [up.addr], [pki.site], plain_port=port), ports=[port, tls_port])
+    with RawClient(tls_port) as c:
+        c.send(b"GET /plain HTTP/1.1\r\nHost: site.test\r\n\r\n")
+        r = c.read_response()
+        assert c.wait_closed(3) == b""
+    assert r.status == 400
+    assert b"expects TLS" in r.body, r.body
+    assert up.requests == []
+    assert get(port, "/still-serving").status == 200
