@@ -330,9 +330,11 @@ def test_failures_further_apart_than_fail_timeout_do_not_add_up(sluice, upstream
 
 
 @pytest.mark.deadline(20)
-def test_nothing_left_after_connect_timeouts_503_at_once(sluice, upstream):
+def test_all_marked_down_still_tried_earliest_mark_first(sluice, upstream):
     """The primary's connects time out (1 s): the first request waits once and is served by
-    the backup; once the backup is gone too, clients get 503 at once, with no connect wait."""
+    the backup. Once the backup is gone too, every server carries a passive mark: a request is
+    still tried on the one whose mark ends first (the primary: 1 s connect wait), then on the
+    other, and gets 502; 503 is only for servers that active checks report down."""
     hole = Blackhole()
     k = upstream("K")
     try:
@@ -350,10 +352,13 @@ def test_nothing_left_after_connect_timeouts_503_at_once(sluice, upstream):
             assert time.monotonic() - t < 0.3
         k.stop()                                         # the backup goes away (connect refused)
         resp = get(s.port, "/gone")
-        assert resp.status in (502, 503), resp.status
-        for i in range(5):
-            t = time.monotonic()
-            assert_proxy_error(get(s.port, f"/none{i}"), 503)
-            assert time.monotonic() - t < 0.3
+        assert resp.status == 502, resp.status
+        s.wait_log(rf"server {re.escape(k.addr)} of backend app marked down", 1)
+        log_start = len(s.log())
+        t = time.monotonic()
+        assert_proxy_error(get(s.port, "/none"), 502)
+        assert 0.9 <= time.monotonic() - t < 2.0, "the earliest mark (the primary) was tried first"
+        tried = s.log()[log_start:]
+        assert tried.index(f"connect to {hole.addr} timed out") < tried.index(f"connect to {k.addr} failed"), tried
     finally:
         hole.close()
