@@ -195,13 +195,15 @@ public struct FrontendConfig: Equatable, Sendable {
     public var maxHeaderSize: Int
     /// 0 = unlimited.
     public var maxBodySize: Int
+    /// Forward request field names containing `_` (nginx's `underscores_in_headers`).
+    public var underscoresInHeaders: Bool
 
     public init(name: String, mode: FrontendMode = .http, listens: [ListenAddress] = [],
                 certificates: [CertificateConfig] = [], trustedProxies: [CIDR] = [],
                 routes: [RouteConfig] = [], defaultBackend: String? = nil,
                 accessLog: AccessLogConfig = AccessLogConfig(), headerTimeoutMs: Int = 10_000,
                 idleTimeoutMs: Int = 75_000, sendTimeoutMs: Int = 60_000, maxHeaderSize: Int = 16 * 1024,
-                maxBodySize: Int = 0) {
+                maxBodySize: Int = 0, underscoresInHeaders: Bool = false) {
         self.name = name
         self.mode = mode
         self.listens = listens
@@ -215,6 +217,7 @@ public struct FrontendConfig: Equatable, Sendable {
         self.sendTimeoutMs = sendTimeoutMs
         self.maxHeaderSize = maxHeaderSize
         self.maxBodySize = maxBodySize
+        self.underscoresInHeaders = underscoresInHeaders
     }
 }
 

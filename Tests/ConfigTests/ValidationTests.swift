@@ -200,9 +200,17 @@ final class ValidationTests: XCTestCase {
             ("max_header_size 32k;", "max_header_size"),
             ("max_body_size 1m;", "max_body_size"),
             ("timeout send 5s;", "timeout send"),
+            ("underscores_in_headers on;", "underscores_in_headers"),
         ] {
             assertErrors(tcpFrontend("    " + line), ["4:5: \"\(directive)\" directive is not allowed in a tcp frontend"])
         }
+    }
+
+    func testUnderscoresInHeaders() throws {
+        XCTAssertEqual(parsed(minimalConfig())?.frontends[0].underscoresInHeaders, false)
+        XCTAssertEqual(parsed(minimalConfig(frontendBody: "    underscores_in_headers on;"))?.frontends[0].underscoresInHeaders, true)
+        assertErrors(minimalConfig(frontendBody: "    underscores_in_headers yes;"),
+                     [#"7:28: invalid value "yes" in "underscores_in_headers" directive, expected on or off"#])
     }
 
     /// The mode is known only once the block is read.
