@@ -6,7 +6,7 @@ SWIFT      ?= swift
 PYTHON     ?= python3
 SLUICE_BIN := .build/release/sluice
 RUN_APT    := libssl-dev libc-ares-dev libnghttp2-dev openssl curl
-TEST_APT   := wrk chromium slowhttptest gcc
+TEST_APT   := wrk chromium slowhttptest gcc nginx-light
 TEST_PY    := pytest requests werkzeug flask prometheus-client sslyze dnslib
 
 .PHONY: all build release dist install run test unit blackbox bench fuzz deps test-deps clean

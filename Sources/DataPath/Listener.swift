@@ -1,15 +1,16 @@
 import Config
 
-/// A listening socket shared by the workers, with the text of its port for X-Forwarded-Port.
+/// A listened-on address: one SO_REUSEPORT socket per worker position (worker i of every
+/// generation accepts on `group[i]`), with the text of its port for X-Forwarded-Port.
 struct Listener {
-    let fd: Int32
+    let group: [Int32]
     let frontend: Int
     let https: Bool
     let address: ListenAddress
     let portText: UnsafeRawBufferPointer
 
-    init(fd: Int32, frontend: Int, address: ListenAddress) {
-        self.fd = fd
+    init(group: [Int32], frontend: Int, address: ListenAddress) {
+        self.group = group
         self.frontend = frontend
         self.address = address
         https = address.tls

@@ -15,10 +15,10 @@ public final class Runtime {
     /// Size of every pooled buffer: large enough for the largest allowed request head.
     let bufferSize: Int
 
-    /// `listen` returns the listening socket of an address (the master keeps them across
-    /// reloads, so a kept listener is never closed).
+    /// `listen` returns the listening sockets of an address, one per worker position (the
+    /// master keeps them across reloads, so a kept listener's queues are never closed).
     public init(config: ProxyConfig, configFile: String, generation: Int, stats: StatsRegion,
-                listen: (ListenAddress, String) throws(ProxyError) -> Int32) throws(ProxyError) {
+                listen: (ListenAddress, String) throws(ProxyError) -> [Int32]) throws(ProxyError) {
         self.config = config
         self.generation = generation
         // Certificates and keys are read for every load, so a reload picks up renewed files.
@@ -47,7 +47,7 @@ public final class Runtime {
             let router = Router(routes: fe.routes, defaultBackend: fe.defaultBackend, backendIndex: index)
             frontends.append(Frontend(config: fe, router: router, statsSlot: slot, tls: tls))
             for address in fe.listens {
-                listeners.append(Listener(fd: try listen(address, fe.name), frontend: i, address: address))
+                listeners.append(Listener(group: try listen(address, fe.name), frontend: i, address: address))
             }
         }
         self.frontends = frontends

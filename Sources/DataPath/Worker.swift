@@ -4,8 +4,9 @@ import EventLoop
 import Glibc
 import Stats
 
-/// One event loop over the shared listeners: accepts clients, dispatches events to their
-/// connections, enforces deadlines, drains on SIGTERM. Single-threaded; a process runs one.
+/// One event loop over this worker's listening sockets (its position's socket of each
+/// SO_REUSEPORT group): accepts clients, dispatches events to their connections, enforces
+/// deadlines, drains on SIGTERM. Single-threaded; a process runs one.
 final class Worker {
     private let loop: Loop
     private let runtime: Runtime
@@ -20,15 +21,17 @@ final class Worker {
     private var drainDeadline: Int64 = 0
     private var stopNow = false
     private var nextSweep: Int64 = 0
-    private var listenersClosed = false
 
     private var listeners: [Listener] { runtime.listeners }
+    /// This worker's socket of each listener's group, by listener index.
+    private let sockets: [Int32]
 
-    init(runtime: Runtime, area: WorkerArea, logger: Logger, signalFD: Int32) throws(ProxyError) {
+    init(runtime: Runtime, position: Int, area: WorkerArea, logger: Logger, signalFD: Int32) throws(ProxyError) {
         let epoll: Epoll
         do { epoll = try Epoll(capacity: 512) } catch { throw ProxyError(error.description) }
         self.runtime = runtime
         self.signalFD = signalFD
+        sockets = runtime.listeners.map { $0.group[position] }
         loop = Loop(epoll: epoll, bufferSize: runtime.bufferSize, logger: logger, counters: area.worker)
         runtime.bind(to: area)
         let clock = logClock
@@ -40,8 +43,8 @@ final class Worker {
         maxConnections = runtime.config.maxConnections
         drainTimeoutMs = Int64(runtime.config.drainTimeoutMs)
         do {
-            for (i, l) in listeners.enumerated() {
-                try epoll.add(l.fd, events: SL_EPOLLIN | SL_EPOLLEXCLUSIVE, token: loop.registry.claim(l.fd, role: .listener, owner: Int32(i)))
+            for (i, fd) in sockets.enumerated() {
+                try epoll.add(fd, events: SL_EPOLLIN, token: loop.registry.claim(fd, role: .listener, owner: Int32(i)))
             }
             try epoll.add(signalFD, events: SL_EPOLLIN, token: loop.registry.claim(signalFD, role: .signal, owner: 0))
         } catch {
@@ -102,15 +105,18 @@ final class Worker {
 
     // MARK: Accepting
 
-    private func accept(from index: Int) {
+    /// Accepts up to 64 connections; true when the queue is empty.
+    @discardableResult
+    private func accept(from index: Int) -> Bool {
         let listener = listeners[index]
+        let socket = sockets[index]
         for _ in 0..<64 {
             if loop.clients.count >= maxConnections {
                 pauseAccepting(retryAfterMs: nil)
-                return
+                return false
             }
             var peer = SocketAddress()
-            switch Syscall.accept(listener.fd, into: &peer) {
+            switch Syscall.accept(socket, into: &peer) {
             case .bytes(let fd):
                 Socket.setNoDelay(Int32(fd))
                 loop.workerCounters.connectionOpened()
@@ -119,7 +125,7 @@ final class Worker {
                 }
                 connection.start()
             case .wouldBlock, .endOfFile:
-                return
+                return true
             case .failed(let e):
                 if e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM {
                     if loop.now - lastAcceptErrorLog >= 1000 {
@@ -127,25 +133,27 @@ final class Worker {
                         lastAcceptErrorLog = loop.now
                     }
                     pauseAccepting(retryAfterMs: 100)
+                    return false
                 }
-                return
+                return true
             }
         }
+        return false
     }
 
     /// Stops watching the listeners (max_connections reached, or descriptors exhausted).
     private func pauseAccepting(retryAfterMs: Int64?) {
         if !acceptPaused {
-            for l in listeners { loop.epoll.remove(l.fd) }
+            for fd in sockets { loop.epoll.remove(fd) }
             acceptPaused = true
         }
         acceptRetryAt = retryAfterMs.map { loop.now + $0 } ?? 0
     }
 
     private func resumeAccepting() {
-        guard acceptPaused, !loop.draining, !listenersClosed else { return }
-        for l in listeners {
-            try? loop.epoll.add(l.fd, events: SL_EPOLLIN | SL_EPOLLEXCLUSIVE, token: loop.registry.token(l.fd))
+        guard acceptPaused, !loop.draining else { return }
+        for fd in sockets {
+            try? loop.epoll.add(fd, events: SL_EPOLLIN, token: loop.registry.token(fd))
         }
         acceptPaused = false
         acceptRetryAt = 0
@@ -157,11 +165,6 @@ final class Worker {
     /// plain store on the hot path, and the sweep costs microseconds even for 10,000 connections.
     private func sweep() {
         if acceptPaused && acceptRetryAt != 0 && loop.now >= acceptRetryAt { resumeAccepting() }
-        // With EPOLLEXCLUSIVE a wake-up can go to a worker that is just starting to drain and
-        // will not accept; a periodic accept bounds how long such a connection can wait.
-        if !acceptPaused && !listenersClosed {
-            for i in listeners.indices { accept(from: i) }
-        }
         logClock.update()
         for fe in runtime.frontends { fe.accessLog?.flush() }
         loop.clients.forEach { connection in
@@ -193,18 +196,22 @@ final class Worker {
         }
     }
 
-    /// Stops accepting (and lets go of the listening sockets, so that a listener a reload
-    /// removed can close), tells keep-alive clients `Connection: close` on their next response,
+    /// Stops accepting and lets go of its listening sockets (so that a listener a reload removed
+    /// can close), after taking in the connections already waiting in their queues: the new
+    /// worker of this position shares the queue, but when a reload lowered the worker count,
+    /// nobody else would. Tells keep-alive clients `Connection: close` on their next response,
     /// and closes connections that stay idle for a second.
     private func beginDrain() {
+        if !acceptPaused {
+            for i in sockets.indices { acceptPending(from: i) }
+        }
         loop.draining = true
         drainDeadline = loop.now + drainTimeoutMs
-        for l in listeners {
-            if !acceptPaused { loop.epoll.remove(l.fd) }
-            Syscall.close(l.fd)
+        for fd in sockets {
+            if !acceptPaused { loop.epoll.remove(fd) }
+            loop.close(fd)
         }
         acceptPaused = true
-        listenersClosed = true
         loop.clients.forEach { connection in
             connection.exchange?.closeAfterResponse = true
             // An idle keep-alive client gets a second's grace: a request it sent at this very
@@ -213,5 +220,10 @@ final class Worker {
                 connection.deadline = min(connection.deadline, loop.now + 1000)
             }
         }
+    }
+
+    /// Accepts until the queue is empty (or accepting must pause).
+    private func acceptPending(from index: Int) {
+        while !acceptPaused && !accept(from: index) {}
     }
 }

@@ -3,11 +3,13 @@ import Glibc
 
 /// Socket set-up helpers (listeners, non-blocking connects, options).
 public enum Socket {
-    /// Opens a non-blocking listening socket bound to `address`.
-    public static func listen(_ address: SocketAddress, backlog: Int32 = 4096) throws(SystemError) -> Int32 {
+    /// Opens a non-blocking listening socket bound to `address`; with `reusePort`, one of a
+    /// SO_REUSEPORT group (see `listenGroup`).
+    public static func listen(_ address: SocketAddress, backlog: Int32 = 4096, reusePort: Bool = false) throws(SystemError) -> Int32 {
         let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | SL_SOCK_NONBLOCK | SL_SOCK_CLOEXEC, 0)
         if fd < 0 { throw SystemError("socket", errno) }
         setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
+        if reusePort { setOption(fd, SOL_SOCKET, SO_REUSEPORT, 1) }
         if address.family == AF_INET6 { setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 1) }
         var a = address
         let rc = withUnsafePointer(to: &a.storage) { p in
@@ -24,6 +26,28 @@ public enum Socket {
             throw SystemError("listen \(address.description)", e)
         }
         return fd
+    }
+
+    /// `count` listening sockets on one address, a SO_REUSEPORT group: the kernel spreads new
+    /// connections over them by a hash of the peer's address and port, and each has its own
+    /// accept queue. The address is first bound once without SO_REUSEPORT, so that an address
+    /// someone else (another sluice included) already listens on is "in use" instead of being
+    /// shared with them silently.
+    public static func listenGroup(_ address: SocketAddress, count: Int) throws(SystemError) -> [Int32] {
+        Syscall.close(try listen(address, backlog: 1))
+        return try extendGroup([], on: address, to: count)
+    }
+
+    /// More sockets for a group, up to `count` in all.
+    public static func extendGroup(_ group: [Int32], on address: SocketAddress, to count: Int) throws(SystemError) -> [Int32] {
+        var fds = group
+        do throws(SystemError) {
+            while fds.count < count { fds.append(try listen(address, reusePort: true)) }
+        } catch {
+            for fd in fds[group.count...] { Syscall.close(fd) }
+            throw error
+        }
+        return fds
     }
 
     public enum ConnectResult {

@@ -21,7 +21,8 @@ extension Master {
         do {
             next = try Master.runtime(loaded, file: configPath, generation: runtime.generation + 1, stats: stats, listeners: &open)
         } catch {
-            for (key, fd) in open where listeners[key] == nil { Syscall.close(fd) }
+            // Whatever this attempt opened goes; the running groups stay as they were.
+            for (key, group) in open { for fd in group.dropFirst(listeners[key]?.count ?? 0) { Syscall.close(fd) } }
             reloadFailed(error.description)
             return
         }
@@ -33,12 +34,15 @@ extension Master {
                 logger.error("stats endpoint: \(error)")
             }
         }
-        // Listeners the new configuration no longer names: the master's copy closes now, the
-        // socket itself once the old workers holding it have exited.
+        // Listeners the new configuration no longer names, and the sockets of worker positions
+        // it no longer has: the master's copy closes now, the socket itself once the old worker
+        // holding it has taken in its queue and let go (see the README on lowering `workers`).
         let used = Set(loaded.frontends.flatMap(\.listens).map(\.description))
-        for (key, fd) in open where !used.contains(key) {
-            Syscall.close(fd)
-            open[key] = nil
+        let positions = Master.positions(loaded)
+        for (key, group) in open {
+            let keep = used.contains(key) ? positions : 0
+            for fd in group.dropFirst(keep) { Syscall.close(fd) }
+            open[key] = keep > 0 ? Array(group.prefix(keep)) : nil
         }
         listeners = open
         drainingRuntimes[runtime.generation] = runtime

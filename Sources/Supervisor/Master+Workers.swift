@@ -6,12 +6,7 @@ import Glibc
 
 /// Forking, reaping and replacing workers.
 extension Master {
-    var workerCount: Int {
-        switch config.workers {
-        case .auto: return Int(sl_cpu_count())
-        case .count(let n): return n
-        }
-    }
+    var workerCount: Int { Master.positions(config) }
 
     func spawnWorkers() {
         for position in 0..<workerCount { spawn(position: position) }
@@ -28,7 +23,7 @@ extension Master {
         let master = getpid()
         let pid = fork()
         if pid == 0 {
-            WorkerProcess.run(runtime: runtime, area: area, logger: logger, master: master,
+            WorkerProcess.run(runtime: runtime, position: position, area: area, logger: logger, master: master,
                               closing: [loop.epoll.fd, signalFD] + (statsServer?.descriptors ?? []) + (healthChecker?.descriptors ?? []))
         }
         if pid < 0 {

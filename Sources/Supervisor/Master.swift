@@ -15,8 +15,10 @@ final class Master {
     let logger: Logger
     let stats: StatsRegion
     let loop: MasterLoop
-    /// Open listening sockets by address ("127.0.0.1:8080"); kept across reloads.
-    var listeners: [String: Int32] = [:]
+    /// Open listening sockets by address ("127.0.0.1:8080"), one per worker position (a
+    /// SO_REUSEPORT group); kept across reloads, so the new worker of a position takes over the
+    /// very queue its predecessor accepted from.
+    var listeners: [String: [Int32]] = [:]
     var runtime: Runtime
     /// Runtimes of older generations whose workers are still draining, by generation.
     var drainingRuntimes: [Int: Runtime] = [:]
@@ -51,29 +53,41 @@ final class Master {
         self.logger = logger
         do { stats = try StatsRegion() } catch { throw ProxyError("cannot create the stats region: \(error)") }
         loop = try MasterLoop()
-        var open: [String: Int32] = [:]
+        var open: [String: [Int32]] = [:]
         runtime = try Master.runtime(config, file: configPath, generation: 1, stats: stats, listeners: &open)
         listeners = open
         if let s = config.stats { statsServer = try StatsServer(config: s, loop: loop, logger: logger) }
         healthChecker = HealthChecker(runtime: runtime, loop: loop, logger: logger)
     }
 
-    /// Builds a generation's runtime; listeners not yet in `open` are opened and added.
+    /// Builds a generation's runtime; a listener group not yet in `open` is opened, one that has
+    /// fewer sockets than the configuration has workers is extended.
     static func runtime(_ config: ProxyConfig, file: String, generation: Int, stats: StatsRegion,
-                        listeners open: inout [String: Int32]) throws(ProxyError) -> Runtime {
-        try Runtime(config: config, configFile: file, generation: generation, stats: stats) { address, frontend throws(ProxyError) in
+                        listeners open: inout [String: [Int32]]) throws(ProxyError) -> Runtime {
+        let positions = Master.positions(config)
+        return try Runtime(config: config, configFile: file, generation: generation, stats: stats) { address, frontend throws(ProxyError) in
             let key = address.description
-            if let fd = open[key] { return fd }
             guard let sa = SocketAddress(ip: address.host, port: address.port) else {
                 throw ProxyError("frontend \(frontend): invalid listen address \(key)")
             }
             do throws(SystemError) {
-                let fd = try Socket.listen(sa)
-                open[key] = fd
-                return fd
+                if let group = open[key] {
+                    open[key] = try Socket.extendGroup(group, on: sa, to: positions)
+                } else {
+                    open[key] = try Socket.listenGroup(sa, count: positions)
+                }
             } catch {
                 throw ProxyError("frontend \(frontend): cannot listen on \(key): \(Syscall.errorString(error.code))")
             }
+            return Array(open[key]!.prefix(positions))
+        }
+    }
+
+    /// How many workers a configuration runs.
+    static func positions(_ config: ProxyConfig) -> Int {
+        switch config.workers {
+        case .auto: return Int(sl_cpu_count())
+        case .count(let n): return n
         }
     }
 
@@ -119,7 +133,7 @@ final class Master {
             }
             runDueRespawns(now: now)
         }
-        for fd in listeners.values { Syscall.close(fd) }
+        for fd in listeners.values.joined() { Syscall.close(fd) }
         logger.info("stopped")
         return 0
     }

@@ -237,13 +237,16 @@ WRK_SCRIPT = Path(__file__).resolve().parent / "wrk_report.lua"
 
 
 class Wrk:
-    """`wrk -tT -cC -dDs --timeout 4s -s wrk_report.lua URL` in the background."""
+    """`wrk -tT -cC -dDs --timeout 4s -s wrk_report.lua [-H HEADER]... URL` in the background."""
 
     def __init__(self, url: str, threads: int = 2, connections: int = 20,
-                 duration: int = 12, timeout: str = "4s"):
+                 duration: int = 12, timeout: str = "4s", headers=()):
         self.duration = duration
         self.cmd = [WRK, f"-t{threads}", f"-c{connections}", f"-d{duration}s",
-                    "--timeout", timeout, "-s", str(WRK_SCRIPT), url]
+                    "--timeout", timeout, "-s", str(WRK_SCRIPT)]
+        for h in headers:
+            self.cmd += ["-H", h]
+        self.cmd.append(url)
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True, stdin=subprocess.DEVNULL)
         self.stdout = ""

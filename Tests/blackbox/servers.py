@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import pwd
 import re
 import select
+import shutil
 import signal
 import socket
 import ssl
@@ -42,7 +45,7 @@ from werkzeug.wrappers import Request as WzRequest, Response as WzResponse
 
 import websocket as ws
 from messages import HeaderFields
-from ports import free_port
+from ports import free_port, port_accepts
 
 HERE = Path(__file__).resolve().parent
 
@@ -749,3 +752,45 @@ class WerkzeugUpstream:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class NginxUpstream:
+    """nginx (one worker, in the foreground) answering `200 NAME` on every path: an upstream
+    that keeps up with wrk and treats all connections alike, for tests that measure how sluice
+    spreads load (a Python upstream's threads are served unevenly under the GIL)."""
+
+    def __init__(self, name: str, workdir: Path):
+        self.port = free_port()
+        self.addr = f"127.0.0.1:{self.port}"
+        d = Path(workdir) / f"nginx-{name}"
+        d.mkdir(parents=True, exist_ok=True)
+        user = f"user {pwd.getpwuid(0).pw_name};" if os.geteuid() == 0 else ""
+        temps = "".join(f"    {k}_temp_path {d}/{k};\n" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        (d / "nginx.conf").write_text(f"""{user}
+daemon off;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+worker_processes 1;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+{temps}    keepalive_requests 1000000000;
+    server {{
+        listen 127.0.0.1:{self.port} backlog=4096;
+        location / {{ default_type text/plain; return 200 "{name}"; }}
+    }}
+}}
+""")
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.proc = subprocess.Popen([nginx, "-p", str(d), "-c", str(d / "nginx.conf")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 5
+        while not port_accepts(self.port):
+            assert self.proc.poll() is None and time.monotonic() < deadline, \
+                f"nginx did not start: {self.proc.stderr.read().decode(errors='replace')}"
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(5)

@@ -190,7 +190,7 @@ def test_reload_opens_new_listeners_and_keeps_existing_ones(sluice, upstream):
     s, kids = start(sluice, [a.addr])
     p2 = free_port()        # the probe below uses many ephemeral ports
     before = listening_inodes(s.port)
-    assert len(before) == 1
+    assert len(before) == WORKERS, "one SO_REUSEPORT socket per worker position"
     probe = ClientLoop(s.port, "/probe", duration=60)
     try:
         time.sleep(0.2)
@@ -205,7 +205,7 @@ def test_reload_opens_new_listeners_and_keeps_existing_ones(sluice, upstream):
     assert not probe.refused, f"connection refused during the reload: {probe.refused[:3]}"
     assert not probe.failures, f"requests failed during the reload: {probe.failures[:3]}"
     assert probe.ok > 5
-    assert listening_inodes(s.port) == before, "the listener that stayed was closed and reopened"
+    assert listening_inodes(s.port) == before, "the listener that stayed was closed and reopened: queues lost"
 
 
 def test_reload_that_cannot_listen_fails_and_keeps_serving(sluice, upstream):

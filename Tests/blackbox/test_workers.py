@@ -7,8 +7,10 @@ import time
 
 import pytest
 
-from clients import ClientLoop, RawClient, get
+from clients import ClientLoop, RawClient, Wrk, get
 from conftest import http_config
+from servers import NginxUpstream
+from stats_endpoint import stats, stats_block
 from ports import free_port
 from processes import (alive, children, listening_inodes, socket_inodes_of, wait_children,
                        wait_gone, wait_until)
@@ -63,16 +65,16 @@ def test_workers_auto_follows_the_cpu_affinity_mask(sluice, upstream):
     serve_ok(s.port, 4)
 
 
-def test_master_owns_the_listener_and_workers_share_it(sluice, upstream):
-    """The master opens the listening socket; the workers accept on that same socket
-    (one listening socket per address, present in every process of the group)."""
+def test_master_holds_one_listening_socket_per_worker(sluice, upstream):
+    """The master opens one SO_REUSEPORT socket per worker position and keeps them all; each
+    worker accepts on its own one (the kernel spreads connections over them evenly)."""
     s = start(sluice, upstream, 2)
     kids = wait_children(s.pid, 2, timeout=3)
     inodes = listening_inodes(s.port)
-    assert len(inodes) == 1, f"expected one listening socket on {s.port}, found {inodes}"
-    assert inodes <= socket_inodes_of(s.pid), "the master does not hold the listening socket"
-    for k in kids:
-        assert inodes <= socket_inodes_of(k), f"worker {k} does not hold the listening socket"
+    assert len(inodes) == 2, f"expected two listening sockets on {s.port}, found {inodes}"
+    assert inodes <= socket_inodes_of(s.pid), "the master does not hold every listening socket"
+    held = [inodes & socket_inodes_of(k) for k in kids]
+    assert all(len(h) == 1 for h in held) and held[0] != held[1], f"workers' sockets: {held}"
 
 
 def killed_line(s, pid: int, start: int = 0) -> str:
@@ -188,3 +190,27 @@ def test_worker_count_stays_exact_while_serving(sluice, upstream):
         t.join(15)
     assert not errors, errors[:5]
     assert s.workers() == kids
+
+
+@pytest.mark.deadline(60)
+@pytest.mark.parametrize("connections, headers", [(200, ()), (20, ("Connection: close",))],
+                         ids=["keep-alive", "connection-per-request"])
+def test_requests_spread_evenly_over_workers(sluice, tmp_path, connections, headers):
+    """Under wrk, each of 2 workers takes its share of requests within 20% of the mean, with
+    keep-alive connections (each stays on the worker that accepted it) and with one connection
+    per request. EPOLLEXCLUSIVE on one shared socket gave 85/15 here; one SO_REUSEPORT socket
+    per worker lets the kernel spread connections by a hash of the client's address and port."""
+    up = NginxUpstream("A", tmp_path)
+    try:
+        port, sport = free_port(), free_port()
+        s = sluice(http_config(port, [up.addr], workers="2", main_extra=stats_block(sport)), ports=[port, sport])
+        wait_children(s.pid, 2, timeout=3)
+        result = Wrk(f"http://127.0.0.1:{port}/", threads=2, connections=connections, duration=5,
+                     headers=headers).result()
+        assert result["requests"] > 2000 and result["non2xx"] == 0 and result["connect"] + result["read"] == 0, result
+        shares = sorted(w["requests_total"] for w in stats(sport)["workers"])
+        mean = sum(shares) / 2
+        print(f"per-worker requests ({'keep-alive' if not headers else 'connection per request'}): {shares}")
+        assert len(shares) == 2 and all(abs(n - mean) <= 0.2 * mean for n in shares), shares
+    finally:
+        up.stop()
