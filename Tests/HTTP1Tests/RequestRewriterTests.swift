@@ -4,7 +4,8 @@ import XCTest
 final class RequestRewriterTests: XCTestCase {
     /// Parses `request` and rewrites it with the given context; nil when the output did not fit.
     func rewrite(_ request: String, peer: String = "192.0.2.7", port: String = "8080", https: Bool = false,
-                 trusted: Bool = false, upstreamHTTP10: Bool = false, capacity: Int = 4096) throws -> String? {
+                 trusted: Bool = false, upstreamHTTP10: Bool = false, keepUnderscores: Bool = false,
+                 capacity: Int = 4096) throws -> String? {
         let p = try parseRequest(request).get()
         let peerBytes = Array(peer.utf8)
         let portBytes = Array(port.utf8)
@@ -15,7 +16,7 @@ final class RequestRewriterTests: XCTestCase {
                     out.withUnsafeMutableBytes { out in
                         RequestRewriter.write(p.head, headers: p.headers, source: source,
                                               context: ForwardContext(peer: peer, port: port, https: https, trusted: trusted,
-                                                                      upstreamHTTP10: upstreamHTTP10),
+                                                                      upstreamHTTP10: upstreamHTTP10, keepUnderscores: keepUnderscores),
                                               into: out)
                     }
                 }
@@ -210,7 +211,98 @@ final class RequestRewriterTests: XCTestCase {
             """)
         XCTAssertEqual(try rewrite("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0,0\r\n\r\n")?.contains("\r\nContent-Length: 0\r\nX-Forwarded-For"), true)
         XCTAssertEqual(try rewrite("POST / HTTP/1.1\r\nContent-Length:  7 \r\nHost: a\r\n\r\n")?.hasPrefix("POST / HTTP/1.1\r\nContent-Length:  7 \r\nHost: a\r\n"), true,
-                       "a single line is copied as it came")
+                       "a single line in plain decimal is copied as it came")
+    }
+
+    func testContentLengthWithLeadingZerosIsSentInPlainDecimal() throws {
+        let forwarded = "Host: a\r\nContent-Length: 10\r\nX-Forwarded-For"
+        XCTAssertEqual(try rewrite("POST / HTTP/1.1\r\nContent-Length: 010\r\nHost: a\r\n\r\n")?.contains(forwarded), true)
+        XCTAssertEqual(try rewrite("POST / HTTP/1.1\r\nContent-Length: 0000000000000000000000010\r\nHost: a\r\n\r\n")?.contains(forwarded), true)
+        XCTAssertEqual(try rewrite("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 00\r\n\r\n")?.contains("Host: a\r\nContent-Length: 0\r\nX-Forwarded-For"), true)
+        XCTAssertEqual(try rewrite("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")?.contains("Host: a\r\nContent-Length: 0\r\nX-Forwarded-For"), true)
+        XCTAssertEqual(try rewrite("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10, 010\r\ncontent-length: 10\r\n\r\n")?.contains(forwarded), true)
+    }
+
+    func testUnderscoreNamesAreDroppedByDefault() throws {
+        let request = "GET / HTTP/1.1\r\nHost: a\r\nX_Custom: 1\r\nAccept: */*\r\n_: 2\r\nX-Forwarded_For: 6.6.6.6\r\nuser_agent: x\r\n\r\n"
+        XCTAssertEqual(try rewrite(request), """
+            GET / HTTP/1.1\r
+            Host: a\r
+            Accept: */*\r
+            X-Forwarded-For: 192.0.2.7\r
+            X-Forwarded-Proto: http\r
+            X-Forwarded-Host: a\r
+            X-Forwarded-Port: 8080\r
+            \r\n
+            """)
+        XCTAssertEqual(try rewrite(request, trusted: true), try rewrite(request), "trust does not matter")
+    }
+
+    func testUnderscoresInHeadersOnKeepsThem() throws {
+        let request = "GET / HTTP/1.1\r\nHost: a\r\nX_Custom: 1\r\nAccept: */*\r\n_: 2\r\nuser_agent: x\r\n\r\n"
+        XCTAssertEqual(try rewrite(request, keepUnderscores: true), """
+            GET / HTTP/1.1\r
+            Host: a\r
+            X_Custom: 1\r
+            Accept: */*\r
+            _: 2\r
+            user_agent: x\r
+            X-Forwarded-For: 192.0.2.7\r
+            X-Forwarded-Proto: http\r
+            X-Forwarded-Host: a\r
+            X-Forwarded-Port: 8080\r
+            \r\n
+            """)
+    }
+
+    func testUnderscoresInHeadersOnStillDropsNamesThatFoldToProxyFields() throws {
+        // Every managed name that has a "-" to disguise, in several spellings.
+        let disguised = ["Content_Length", "TRANSFER_ENCODING", "Keep_Alive", "Proxy_Connection", "proxy-connection_",
+                         "X_Forwarded_For", "x-forwarded_for", "X_Forwarded_Proto", "X_FORWARDED_HOST", "x_forwarded-port"]
+        for name in disguised {
+            let request = "POST / HTTP/1.1\r\nHost: a\r\n\(name): 5\r\nContent-Length: 0\r\n\r\n"
+            let out = try XCTUnwrap(rewrite(request, peer: "10.0.0.1", trusted: true, keepUnderscores: true))
+            if name == "proxy-connection_" {
+                XCTAssertTrue(out.contains("\(name): 5\r\n"), "\(name) does not fold to a managed name")
+            } else {
+                XCTAssertFalse(out.contains("\(name)"), "\(name) passed: \(out)")
+            }
+        }
+        // Near misses pass.
+        let out = try XCTUnwrap(rewrite("GET / HTTP/1.1\r\nHost: a\r\nContent_Lengths: 1\r\nX_Forwarded: 2\r\n\r\n", keepUnderscores: true))
+        XCTAssertTrue(out.contains("Content_Lengths: 1\r\nX_Forwarded: 2\r\n"), out)
+    }
+
+    func testForwardedFollowsTheTrustRule() throws {
+        let request = "GET / HTTP/1.1\r\nHost: a\r\nForwarded: for=198.51.100.1;proto=https\r\nAccept: */*\r\nforwarded: for=10.0.0.1\r\n\r\n"
+        XCTAssertEqual(try rewrite(request), """
+            GET / HTTP/1.1\r
+            Host: a\r
+            Accept: */*\r
+            X-Forwarded-For: 192.0.2.7\r
+            X-Forwarded-Proto: http\r
+            X-Forwarded-Host: a\r
+            X-Forwarded-Port: 8080\r
+            \r\n
+            """)
+        XCTAssertEqual(try rewrite(request, peer: "10.0.0.2", trusted: true), """
+            GET / HTTP/1.1\r
+            Host: a\r
+            Forwarded: for=198.51.100.1;proto=https\r
+            Accept: */*\r
+            forwarded: for=10.0.0.1\r
+            X-Forwarded-For: 10.0.0.2\r
+            X-Forwarded-Proto: http\r
+            X-Forwarded-Host: a\r
+            X-Forwarded-Port: 8080\r
+            \r\n
+            """)
+    }
+
+    func testConnectionCannotRemoveForwarded() throws {
+        let out = try XCTUnwrap(rewrite("GET / HTTP/1.1\r\nHost: a\r\nConnection: Forwarded\r\nForwarded: for=x\r\n\r\n",
+                                        peer: "10.0.0.2", trusted: true))
+        XCTAssertTrue(out.contains("\r\nForwarded: for=x\r\n"), out)
     }
 
     func testOutputTooSmall() throws {
