@@ -132,7 +132,7 @@ public struct ChunkedDecoder: Sendable {
             guard b == LF else { throw Self.fail("bare cr in trailer") }
             state = .complete
         case .data, .complete:
-            preconditionFailure("data and completion are handled by consume")
+            preconditionFailure("data and completion are handled by the caller of step")
         }
     }
 

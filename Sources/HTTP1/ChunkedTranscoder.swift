@@ -6,7 +6,7 @@
 /// without leading zeros and CRLF (extensions dropped); data and its CRLF pass; the last chunk is
 /// "0\r\n"; trailer lines pass as they came, except those naming a field the proxy manages (framing,
 /// routing, hop-by-hop, X-Forwarded-*, Forwarded: `KnownHeader.isProxyManaged`); then the final CRLF.
-/// Canonical input comes out unchanged.
+/// A body already in that form, without such trailer fields, comes out unchanged.
 /// `.dechunk` (HTTP/1.1 to HTTP/2): only the data bytes are output. The kept trailer lines are
 /// written after the output as "name:value\r\n" (name lowercased, value trimmed); read them with
 /// `TrailerFields` once the body is complete.
@@ -17,21 +17,23 @@
 /// held too until the body ends), and the next call must be given them again in front of the new bytes.
 ///
 /// Calling sequence, for a buffer `buf` whose bytes [start, end) were received and not yet sent,
-/// the first `ready` of them being forwarded (sending advances `start` and lowers `ready`):
+/// the first `ready` of them being forwarded (sending advances `start` and lowers `ready`); the
+/// held bytes are buf[start + ready ..< start + ready + held]:
 ///
-///     // bytes arrived at buf[end...]; the held ones sit at buf[start + ready ..< start + ready + held]
-///     let region = buf[start + ready ..< end]
-///     let r = try transcoder.transcode(region)
-///     end = start + ready + r.length     // the region shrank: forwarded bytes never move
-///     ready += r.output                  // forward these, straight from buf
+///     // n bytes arrived at buf[end ..< end + n]
+///     let r = try transcoder.transcode(buf[start + ready ..< end + n])   // held bytes, then the new ones
+///     end = start + ready + r.length      // the region shrank; the bytes being sent never move
+///     ready += r.output                   // forward these, straight from buf
 ///     if transcoder.isComplete {
-///         // .dechunk: the trailer lines are buf[start + ready ..< start + ready + trailerLength]
-///         // then come the bytes that followed the body (the next message), moved down
+///         // .dechunk: buf[start + ready ..< start + ready + trailerLength] are the trailer lines
+///         // (TrailerFields), not data: send them as trailers, then drop them.
+///         // Then (both modes) come the bytes that followed the body, e.g. the next request.
 ///     }
 ///
-/// The buffer may be compacted between calls (nothing here points into it). It must hold more
-/// than `maxHeld` bytes so that new bytes always fit after the held ones. After a throw the region
-/// is undefined beyond what earlier calls output; the body cannot go on.
+/// `total` counts the body's wire bytes (for max_body_size). The buffer may be compacted between
+/// calls (nothing here points into it). It must hold more than `maxHeld` bytes so that new bytes
+/// always fit after the held ones. After a throw the region is undefined beyond what earlier calls
+/// output; the body cannot go on.
 public struct ChunkedTranscoder: Sendable {
     public enum Mode: Sendable {
         /// HTTP/1.1 to HTTP/1.1: canonical chunked framing.
