@@ -11,6 +11,7 @@
 @usableFromInline let EQUALS: UInt8 = 0x3D
 @usableFromInline let DQUOTE: UInt8 = 0x22
 @usableFromInline let BACKSLASH: UInt8 = 0x5C
+@usableFromInline let UNDERSCORE: UInt8 = 0x5F
 
 enum Bytes {
     /// tchar (RFC 9110 5.6.2): ALPHA DIGIT ! # $ % & ' * + - . ^ _ ` | ~
@@ -52,18 +53,37 @@ enum Bytes {
         b &- 0x41 < 26 ? b | 0x20 : b
     }
 
-    /// Case-insensitive comparison of bytes [start, end) of `p` with `literal`, which must be lowercase ASCII.
+    /// Do bytes [start, end) of `p`, each passed through `map`, spell `literal`?
     @inline(__always)
-    static func equals(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ literal: StaticString) -> Bool {
+    static func matches(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ literal: StaticString,
+                        _ map: (UInt8) -> UInt8) -> Bool {
         let n = literal.utf8CodeUnitCount
         guard end - start == n else { return false }
         let l = literal.utf8Start
         var i = 0
         while i < n {
-            if lower(p[start + i]) != l[i] { return false }
+            if map(p[start + i]) != l[i] { return false }
             i += 1
         }
         return true
+    }
+
+    /// Case-insensitive comparison of bytes [start, end) of `p` with `literal`, which must be lowercase ASCII.
+    @inline(__always)
+    static func equals(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ literal: StaticString) -> Bool {
+        matches(p, start, end, literal, lower)
+    }
+
+    /// Case-sensitive comparison of bytes [start, end) of `p` with `literal`.
+    @inline(__always)
+    static func equalsExactly(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ literal: StaticString) -> Bool {
+        matches(p, start, end, literal) { $0 }
+    }
+
+    /// As `equals`, reading "_" as "-" (how CGI-style servers read field names).
+    @inline(__always)
+    static func equalsFoldingUnderscore(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ literal: StaticString) -> Bool {
+        matches(p, start, end, literal) { $0 == UNDERSCORE ? 0x2D : lower($0) }
     }
 
     /// Case-insensitive comparison of two byte ranges of `p`.
@@ -83,22 +103,6 @@ enum Bytes {
     static func hasPrefix(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ literal: StaticString) -> Bool {
         let n = literal.utf8CodeUnitCount
         return end - start >= n && equals(p, start, start + n, literal)
-    }
-}
-
-extension Bytes {
-    /// Case-sensitive comparison of bytes [start, end) of `p` with `literal`.
-    @inline(__always)
-    static func equalsExactly(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ literal: StaticString) -> Bool {
-        let n = literal.utf8CodeUnitCount
-        guard end - start == n else { return false }
-        let l = literal.utf8Start
-        var i = 0
-        while i < n {
-            if p[start + i] != l[i] { return false }
-            i += 1
-        }
-        return true
     }
 }
 

@@ -1,6 +1,7 @@
 /// Validates a chunked body as it streams (RFC 9112 7.1). The caller forwards the bytes verbatim;
 /// this only finds where the body ends and rejects bad framing with 400. Line lengths are bounded
 /// (chunk-size line with extensions <= 4096 bytes, trailer section <= 16k) to bound the work.
+/// ChunkedTranscoder drives the same state machine (`step`, `takeData`) to rewrite the body.
 public struct ChunkedDecoder: Sendable {
     static let maxSizeLine = 4096
     static let maxTrailerSection = 16384
@@ -36,10 +37,7 @@ public struct ChunkedDecoder: Sendable {
         var i = 0
         while i < n && state != .complete {
             if state == .data {
-                let take = min(remaining, n - i)
-                i += take
-                remaining -= take
-                if remaining == 0 { state = .dataCR }
+                i += takeData(n - i)
                 continue
             }
             try step(bytes[i])
@@ -47,6 +45,18 @@ public struct ChunkedDecoder: Sendable {
         }
         return i
     }
+
+    /// In state .data: takes up to `available` bytes of the chunk's data; returns how many.
+    @inline(__always)
+    mutating func takeData(_ available: Int) -> Int {
+        let take = min(remaining, available)
+        remaining -= take
+        if remaining == 0 { state = .dataCR }
+        return take
+    }
+
+    /// In the trailer section, or past the body's end.
+    var inTrailers: Bool { state.rawValue >= State.trailerLineStart.rawValue }
 
     @inline(__always) static func fail(_ reason: StaticString) -> HTTPError {
         HTTPError(status: 400, reason: reason)
@@ -122,7 +132,7 @@ public struct ChunkedDecoder: Sendable {
             guard b == LF else { throw Self.fail("bare cr in trailer") }
             state = .complete
         case .data, .complete:
-            preconditionFailure("data and completion are handled by consume")
+            preconditionFailure("data and completion are handled by the caller of step")
         }
     }
 

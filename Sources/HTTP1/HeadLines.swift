@@ -48,7 +48,13 @@ enum HeadLines {
                 return
             }
             let nameStart = pos
-            while pos < end && Bytes.isTchar(p[pos]) { pos += 1 }
+            var hasUnderscore = false
+            while pos < end {
+                let b = p[pos]
+                guard Bytes.isTchar(b) else { break }
+                if b == UNDERSCORE { hasUnderscore = true }
+                pos += 1
+            }
             if pos == nameStart {
                 if Bytes.isWhitespace(first) { throw HTTPError(status: status, reason: "obs-fold in head") }
                 if first == COLON { throw HTTPError(status: status, reason: "empty field name") }
@@ -80,7 +86,7 @@ enum HeadLines {
             let known = KnownHeader.classify(p, nameStart, nameEnd)
             let field = HeaderField(nameStart: Int32(truncatingIfNeeded: nameStart), nameEnd: Int32(truncatingIfNeeded: nameEnd),
                                     valueStart: Int32(truncatingIfNeeded: valueStart), valueEnd: Int32(truncatingIfNeeded: valueEnd),
-                                    known: known, hopByHop: known.isHopByHop)
+                                    known: known, hopByHop: known.isHopByHop, hasUnderscore: hasUnderscore)
             guard headers.append(field) else { throw HTTPError(status: tableFullStatus, reason: "too many header fields") }
         }
     }

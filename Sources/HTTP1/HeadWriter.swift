@@ -66,20 +66,16 @@ struct HeadWriter {
         count += digits
     }
 
-    /// Copies the field lines of `headers` verbatim, in runs of adjacent lines, leaving out hop-by-hop
-    /// ones (except Upgrade when `keepUpgrade`) and X-Forwarded-* when `dropForwarded`.
+    /// Copies the field lines of `headers` that `filter` keeps verbatim, in runs of adjacent lines.
     /// A field line spans from its name to the next one's name; the last ends before the head's final CRLF.
-    /// When the parser merged identical Content-Lengths from several lines or a list, they are replaced
-    /// by one "Content-Length: n" line after the others, so the next hop cannot read them differently.
-    mutating func writeFields(_ source: UnsafeRawBufferPointer, _ headers: HeaderTable, headLength: Int, framing: BodyFraming,
-                              keepUpgrade: Bool, dropForwarded: Bool) {
-        let merged = Self.mergedContentLength(source, headers, framing)
+    /// Content-Length lines not in canonical form (several lines, a list, leading zeros) are replaced by
+    /// one "Content-Length: n" line after the others, so the next hop cannot read them differently.
+    mutating func writeFields(_ source: UnsafeRawBufferPointer, _ headers: HeaderTable, headLength: Int, filter: FieldFilter) {
+        let canonical = filter.dropFraming ? -1 : Self.canonicalContentLength(source, headers)
         var runStart = -1
         for i in 0..<headers.count {
             let f = headers.fields[i]
-            let keep = f.hopByHop ? keepUpgrade && f.known == .upgrade
-                : !(dropForwarded && f.known.isXForwarded) && !(merged >= 0 && f.known == .contentLength)
-            if keep {
+            if filter.keeps(f, source) && !(canonical >= 0 && f.known == .contentLength) {
                 if runStart < 0 { runStart = Int(f.nameStart) }
             } else if runStart >= 0 {
                 write(source, runStart, Int(f.nameStart))
@@ -87,24 +83,30 @@ struct HeadWriter {
             }
         }
         if runStart >= 0 { write(source, runStart, headLength - 2) }
-        if merged >= 0 {
+        if canonical >= 0 {
             write("Content-Length: ")
-            writeDecimal(merged)
+            writeDecimal(canonical)
             write("\r\n")
         }
     }
 
-    /// The body length when it was given by more than one Content-Length line or by a list; else -1.
-    static func mergedContentLength(_ source: UnsafeRawBufferPointer, _ headers: HeaderTable, _ framing: BodyFraming) -> Int {
-        guard case .contentLength(let n) = framing else { return -1 }
-        var seen = false
+    /// The body length when the Content-Length lines must be replaced by one line in plain decimal:
+    /// there are several, or one is a list or has leading zeros. -1 when they pass as they are.
+    static func canonicalContentLength(_ source: UnsafeRawBufferPointer, _ headers: HeaderTable) -> Int {
+        var first = -1
         for i in 0..<headers.count where headers.fields[i].known == .contentLength {
-            if seen { return n }
-            seen = true
-            let f = headers.fields[i]
-            for j in Int(f.valueStart)..<Int(f.valueEnd) where source[j] == COMMA { return n }
+            if first >= 0 { return FieldRules.contentLength(source, headers.fields[first]) ?? -1 }
+            first = i
         }
-        return -1
+        guard first >= 0 else { return -1 }
+        let f = headers.fields[first]
+        let start = Int(f.valueStart)
+        let end = Int(f.valueEnd)
+        var j = start
+        while j < end && Bytes.isDigit(source[j]) { j += 1 }
+        if j == end && (end - start == 1 || source[start] != 0x30) { return -1 }
+        // The parser accepted the lines, so they hold one number.
+        return FieldRules.contentLength(source, f) ?? -1
     }
 
     /// End of the start line: where the first field line begins, or the head's final CRLF.

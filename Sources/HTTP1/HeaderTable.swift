@@ -9,6 +9,8 @@ public struct HeaderField: Sendable {
     /// Set by the parser: Connection, Keep-Alive, Proxy-Connection, TE, Upgrade, and every header
     /// that Connection names except the protected ones.
     public var hopByHop: Bool
+    /// The name contains "_" (dropped from requests unless underscores_in_headers is on).
+    public var hasUnderscore: Bool
 }
 
 /// Fixed-capacity table of parsed header offsets, allocated once per worker and reused.

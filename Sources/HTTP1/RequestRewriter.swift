@@ -9,21 +9,27 @@ public struct ForwardContext {
     public var trusted: Bool
     /// The client spoke HTTP/1.0: send the request line as HTTP/1.0 with "Connection: close".
     public var upstreamHTTP10: Bool
+    /// `underscores_in_headers on;`: field names with "_" pass, except those that name a field the
+    /// proxy sets or frames with once "_" is read as "-" (Content_Length, X_Forwarded_For...).
+    public var keepUnderscores: Bool
 
-    public init(peer: UnsafeRawBufferPointer, port: UnsafeRawBufferPointer, https: Bool, trusted: Bool, upstreamHTTP10: Bool) {
+    public init(peer: UnsafeRawBufferPointer, port: UnsafeRawBufferPointer, https: Bool, trusted: Bool, upstreamHTTP10: Bool,
+                keepUnderscores: Bool = false) {
         self.peer = peer
         self.port = port
         self.https = https
         self.trusted = trusted
         self.upstreamHTTP10 = upstreamHTTP10
+        self.keepUnderscores = keepUnderscores
     }
 }
 
 public enum RequestRewriter {
     /// Writes the head to send upstream: the request line (as HTTP/1.0 when upstreamHTTP10), every
-    /// field line but hop-by-hop ones (Upgrade stays for a websocket upgrade) and X-Forwarded-*
-    /// (merged Content-Lengths become one line), then X-Forwarded-For/-Proto/-Host/-Port per the
-    /// trust rule, then a Connection line when needed. Returns bytes written, or nil when `out` is too small.
+    /// field line but hop-by-hop ones (Upgrade stays for a websocket upgrade), X-Forwarded-*,
+    /// Forwarded from an untrusted peer and names with "_" (see `keepUnderscores`), Content-Length in
+    /// canonical form, then X-Forwarded-For/-Proto/-Host/-Port per the trust rule, then a Connection
+    /// line when needed. Returns bytes written, or nil when `out` is too small.
     #if !DEBUG
     @_noAllocation  // checked by the compiler in optimized builds
     #endif
@@ -36,7 +42,9 @@ public enum RequestRewriter {
         } else {
             w.write(source, 0, HeadWriter.startLineEnd(headers, headLength: head.headLength))
         }
-        w.writeFields(source, headers, headLength: head.headLength, framing: head.framing, keepUpgrade: head.upgradeWebSocket, dropForwarded: true)
+        let filter = FieldFilter(keepUpgrade: head.upgradeWebSocket, dropXForwarded: true, dropForwarded: !context.trusted,
+                                 underscores: context.keepUnderscores ? .dropProxyManaged : .drop)
+        w.writeFields(source, headers, headLength: head.headLength, filter: filter)
 
         // A trusted peer's first non-empty X-Forwarded-Proto/-Host/-Port win over ours.
         var proto = -1

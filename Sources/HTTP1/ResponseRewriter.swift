@@ -5,9 +5,10 @@ public enum ConnectionDirective: Sendable {
 
 public enum ResponseRewriter {
     /// Writes the response head for the client: status line unchanged, every field except hop-by-hop
-    /// ones (merged Content-Lengths become one line), then "Connection: close" (.close), "Connection: keep-alive" (.keepAlive, for HTTP/1.0
-    /// clients), or for .upgrade (a 101 to a websocket request) the upstream's Upgrade field in its
-    /// place plus "Connection: upgrade". nil when `out` is too small.
+    /// ones (Content-Length in canonical form; neither Content-Length nor Transfer-Encoding for 1xx and
+    /// 204, which have no body), then "Connection: close" (.close), "Connection: keep-alive" (.keepAlive,
+    /// for HTTP/1.0 clients), or for .upgrade (a 101 to a websocket request) the upstream's Upgrade
+    /// field in its place plus "Connection: upgrade". nil when `out` is too small.
     #if !DEBUG
     @_noAllocation  // checked by the compiler in optimized builds
     #endif
@@ -15,7 +16,8 @@ public enum ResponseRewriter {
                              connection: ConnectionDirective, into out: UnsafeMutableRawBufferPointer) -> Int? {
         var w = HeadWriter(out)
         w.write(source, 0, HeadWriter.startLineEnd(headers, headLength: head.headLength))
-        w.writeFields(source, headers, headLength: head.headLength, framing: head.framing, keepUpgrade: connection == .upgrade, dropForwarded: false)
+        let filter = FieldFilter(keepUpgrade: connection == .upgrade, dropFraming: head.status < 200 || head.status == 204)
+        w.writeFields(source, headers, headLength: head.headLength, filter: filter)
         switch connection {
         case .none: break
         case .close: w.write("Connection: close\r\n")

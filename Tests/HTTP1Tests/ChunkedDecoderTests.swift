@@ -27,12 +27,15 @@ final class ChunkedDecoderTests: XCTestCase {
         }
     }
 
+    /// Complete in every piece size; ChunkedTranscoder agrees.
     func assertComplete(_ text: String, file: StaticString = #filePath, line: UInt = #line) {
         for step in [1, 2, 3, 7, Int.max] {
             XCTAssertEqual(try feed(text, step: step).get(), text.utf8.count, "step \(step)", file: file, line: line)
         }
+        assertSameVerdict(Array(text.utf8), file: file, line: line)
     }
 
+    /// Rejected in every piece size; ChunkedTranscoder rejects it with the same error.
     func assertRejected(_ text: String, file: StaticString = #filePath, line: UInt = #line) {
         for step in [1, Int.max] {
             switch feed(text, step: step) {
@@ -40,6 +43,7 @@ final class ChunkedDecoderTests: XCTestCase {
             case .failure(let e): XCTAssertEqual(e.status, 400, "\(e) step \(step) \(text.debugDescription)", file: file, line: line)
             }
         }
+        assertSameVerdict(Array(text.utf8), file: file, line: line)
     }
 
     func testSimpleBody() {

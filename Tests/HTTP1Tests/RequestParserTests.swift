@@ -160,6 +160,15 @@ final class RequestParserTests: XCTestCase {
         XCTAssertEqual(p.headers[p.index(of: "X-Forwarded-Port")!].known, .xForwardedPort)
     }
 
+    func testUnderscoresAndForwardedAreMarked() throws {
+        let p = try requireRequest("GET / HTTP/1.1\r\nHost: a\r\nX_A: 1\r\n_: 2\r\nX-B: 3\r\nFORWARDED: for=x\r\nConnection: forwarded\r\n\r\n")
+        XCTAssertEqual((0..<p.headers.count).map { p.headers[$0].hasUnderscore }, [false, true, true, false, false, false])
+        XCTAssertEqual(p.headers[4].known, .forwarded)
+        XCTAssertEqual(p.isHopByHop("Forwarded"), false, "protected like X-Forwarded-*")
+        XCTAssertEqual(try requireRequest("GET / HTTP/1.1\r\nHost: a\r\nContent_Length: 5\r\n\r\n").head.framing, BodyFraming.none,
+                       "Content_Length is not Content-Length")
+    }
+
     func testLeadingEmptyLinesCanBeSkipped() throws {
         let bytes = Array("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n".utf8)
         let skip = bytes.withUnsafeBytes { HeadScanner.leadingEmptyLines(in: $0) }

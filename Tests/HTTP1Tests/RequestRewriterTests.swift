@@ -4,7 +4,8 @@ import XCTest
 final class RequestRewriterTests: XCTestCase {
     /// Parses `request` and rewrites it with the given context; nil when the output did not fit.
     func rewrite(_ request: String, peer: String = "192.0.2.7", port: String = "8080", https: Bool = false,
-                 trusted: Bool = false, upstreamHTTP10: Bool = false, capacity: Int = 4096) throws -> String? {
+                 trusted: Bool = false, upstreamHTTP10: Bool = false, keepUnderscores: Bool = false,
+                 capacity: Int = 4096) throws -> String? {
         let p = try parseRequest(request).get()
         let peerBytes = Array(peer.utf8)
         let portBytes = Array(port.utf8)
@@ -15,7 +16,7 @@ final class RequestRewriterTests: XCTestCase {
                     out.withUnsafeMutableBytes { out in
                         RequestRewriter.write(p.head, headers: p.headers, source: source,
                                               context: ForwardContext(peer: peer, port: port, https: https, trusted: trusted,
-                                                                      upstreamHTTP10: upstreamHTTP10),
+                                                                      upstreamHTTP10: upstreamHTTP10, keepUnderscores: keepUnderscores),
                                               into: out)
                     }
                 }
@@ -210,7 +211,60 @@ final class RequestRewriterTests: XCTestCase {
             """)
         XCTAssertEqual(try rewrite("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0,0\r\n\r\n")?.contains("\r\nContent-Length: 0\r\nX-Forwarded-For"), true)
         XCTAssertEqual(try rewrite("POST / HTTP/1.1\r\nContent-Length:  7 \r\nHost: a\r\n\r\n")?.hasPrefix("POST / HTTP/1.1\r\nContent-Length:  7 \r\nHost: a\r\n"), true,
-                       "a single line is copied as it came")
+                       "a single line in plain decimal is copied as it came")
+    }
+
+    func testContentLengthWithLeadingZerosIsSentInPlainDecimal() throws {
+        let forwarded = "Host: a\r\nContent-Length: 10\r\nX-Forwarded-For"
+        XCTAssertEqual(try rewrite("POST / HTTP/1.1\r\nContent-Length: 010\r\nHost: a\r\n\r\n")?.contains(forwarded), true)
+        XCTAssertEqual(try rewrite("POST / HTTP/1.1\r\nContent-Length: 0000000000000000000000010\r\nHost: a\r\n\r\n")?.contains(forwarded), true)
+        XCTAssertEqual(try rewrite("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 00\r\n\r\n")?.contains("Host: a\r\nContent-Length: 0\r\nX-Forwarded-For"), true)
+        XCTAssertEqual(try rewrite("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")?.contains("Host: a\r\nContent-Length: 0\r\nX-Forwarded-For"), true)
+        XCTAssertEqual(try rewrite("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10, 010\r\ncontent-length: 10\r\n\r\n")?.contains(forwarded), true)
+    }
+
+    /// The fields the proxy adds to a request for Host "a" from `peer` on plain-HTTP port 8080.
+    func added(peer: String = "192.0.2.7") -> String {
+        "X-Forwarded-For: \(peer)\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: a\r\nX-Forwarded-Port: 8080\r\n\r\n"
+    }
+
+    func testUnderscoreNamesAreDroppedByDefault() throws {
+        let request = "GET / HTTP/1.1\r\nHost: a\r\nX_Custom: 1\r\nAccept: */*\r\n_: 2\r\nX-Forwarded_For: 6.6.6.6\r\nuser_agent: x\r\n\r\n"
+        XCTAssertEqual(try rewrite(request), "GET / HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n" + added())
+        XCTAssertEqual(try rewrite(request, trusted: true), try rewrite(request), "trust does not matter")
+    }
+
+    func testUnderscoresInHeadersOnKeepsThem() throws {
+        let fields = "Host: a\r\nX_Custom: 1\r\nAccept: */*\r\n_: 2\r\nuser_agent: x\r\n"
+        XCTAssertEqual(try rewrite("GET / HTTP/1.1\r\n\(fields)\r\n", keepUnderscores: true), "GET / HTTP/1.1\r\n\(fields)" + added())
+    }
+
+    func testUnderscoresInHeadersOnStillDropsNamesThatFoldToProxyFields() throws {
+        // Every managed name that has a "-" to disguise, in several spellings.
+        let disguised = ["Content_Length", "TRANSFER_ENCODING", "Keep_Alive", "Proxy_Connection", "X_Forwarded_For",
+                         "x-forwarded_for", "X_Forwarded_Proto", "X_FORWARDED_HOST", "x_forwarded-port"]
+        for name in disguised {
+            let request = "POST / HTTP/1.1\r\nHost: a\r\n\(name): 5\r\nContent-Length: 0\r\n\r\n"
+            let out = try XCTUnwrap(rewrite(request, peer: "10.0.0.1", trusted: true, keepUnderscores: true))
+            XCTAssertFalse(out.contains("\(name)"), "\(name) passed: \(out)")
+        }
+        // Near misses pass.
+        let nearMisses = "Content_Lengths: 1\r\nX_Forwarded: 2\r\nproxy-connection_: 3\r\n"
+        let out = try XCTUnwrap(rewrite("GET / HTTP/1.1\r\nHost: a\r\n\(nearMisses)\r\n", keepUnderscores: true))
+        XCTAssertTrue(out.contains(nearMisses), out)
+    }
+
+    func testForwardedFollowsTheTrustRule() throws {
+        let fields = "Host: a\r\nForwarded: for=198.51.100.1;proto=https\r\nAccept: */*\r\nforwarded: for=10.0.0.1\r\n"
+        let request = "GET / HTTP/1.1\r\n\(fields)\r\n"
+        XCTAssertEqual(try rewrite(request), "GET / HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n" + added())
+        XCTAssertEqual(try rewrite(request, peer: "10.0.0.2", trusted: true), "GET / HTTP/1.1\r\n\(fields)" + added(peer: "10.0.0.2"))
+    }
+
+    func testConnectionCannotRemoveForwarded() throws {
+        let out = try XCTUnwrap(rewrite("GET / HTTP/1.1\r\nHost: a\r\nConnection: Forwarded\r\nForwarded: for=x\r\n\r\n",
+                                        peer: "10.0.0.2", trusted: true))
+        XCTAssertTrue(out.contains("\r\nForwarded: for=x\r\n"), out)
     }
 
     func testOutputTooSmall() throws {

@@ -76,6 +76,38 @@ final class ResponseRewriterTests: XCTestCase {
                        "HTTP/1.1 200 OK\r\nX: y\r\nContent-Length: 42\r\n\r\n")
     }
 
+    func testContentLengthWithLeadingZerosIsSentInPlainDecimal() throws {
+        XCTAssertEqual(try rewrite("HTTP/1.1 200 OK\r\nContent-Length: 010\r\nX: y\r\n\r\n", connection: .none),
+                       "HTTP/1.1 200 OK\r\nX: y\r\nContent-Length: 10\r\n\r\n")
+        XCTAssertEqual(try rewrite("HTTP/1.1 200 OK\r\nContent-Length: 10\r\nX: y\r\n\r\n", connection: .none),
+                       "HTTP/1.1 200 OK\r\nContent-Length: 10\r\nX: y\r\n\r\n", "canonical: copied as it came")
+        // Without a body too: the length a HEAD or 304 response announces.
+        XCTAssertEqual(try rewrite("HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\n", method: .head, connection: .none),
+                       "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
+        XCTAssertEqual(try rewrite("HTTP/1.1 304 Not Modified\r\nContent-Length: 0012\r\nETag: \"e\"\r\n\r\n", connection: .none),
+                       "HTTP/1.1 304 Not Modified\r\nETag: \"e\"\r\nContent-Length: 12\r\n\r\n")
+    }
+
+    func testNoContentAndInterimResponsesLoseFramingFields() throws {
+        XCTAssertEqual(try rewrite("HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nX: y\r\n\r\n", connection: .none),
+                       "HTTP/1.1 204 No Content\r\nX: y\r\n\r\n")
+        XCTAssertEqual(try rewrite("HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\nX: y\r\n\r\n", connection: .close),
+                       "HTTP/1.1 204 No Content\r\nX: y\r\nConnection: close\r\n\r\n")
+        XCTAssertEqual(try rewrite("HTTP/1.1 100 Continue\r\nContent-Length: 07\r\n\r\n", connection: .none),
+                       "HTTP/1.1 100 Continue\r\n\r\n")
+        XCTAssertEqual(try rewrite("HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\nTransfer-Encoding: chunked\r\n\r\n", connection: .none),
+                       "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n")
+        XCTAssertEqual(try rewrite("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\nContent-Length: 0\r\n\r\n", connection: .upgrade),
+                       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n")
+        XCTAssertEqual(try rewrite("HTTP/1.1 205 Reset Content\r\nContent-Length: 0\r\n\r\n", connection: .none),
+                       "HTTP/1.1 205 Reset Content\r\nContent-Length: 0\r\n\r\n", "only 1xx and 204")
+    }
+
+    func testResponsesKeepUnderscoreNamesAndForwarded() throws {
+        XCTAssertEqual(try rewrite("HTTP/1.1 200 OK\r\nX_Backend: a\r\nForwarded: for=x\r\nContent-Length: 0\r\n\r\n", connection: .none),
+                       "HTTP/1.1 200 OK\r\nX_Backend: a\r\nForwarded: for=x\r\nContent-Length: 0\r\n\r\n")
+    }
+
     func testOutputTooSmall() throws {
         let full = try XCTUnwrap(rewrite(response, connection: .close))
         XCTAssertEqual(try rewrite(response, connection: .close, capacity: full.utf8.count), full)

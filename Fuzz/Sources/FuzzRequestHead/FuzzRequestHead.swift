@@ -1,7 +1,9 @@
 // Request heads: find the end as the proxy does (leading empty lines, incremental rescans), parse,
 // rewrite for an untrusted and a trusted peer, then re-parse the rewritten head and check that the
 // next hop sees the same request: same method, target, version, host and framing, the same
-// upgrade, no hop-by-hop field left, at most one Content-Length, one X-Forwarded-* set.
+// upgrade, no hop-by-hop field left, at most one Content-Length (in plain decimal), one
+// X-Forwarded-* set, Forwarded only from a trusted peer, names with "_" only when
+// underscores_in_headers is on and they do not fold to a field the proxy manages.
 import FuzzSupport
 import HTTP1
 
@@ -60,16 +62,6 @@ func same(_ a: RequestHead, _ b: RequestHead) -> Bool {
         && a.hostStart == b.hostStart && a.hostEnd == b.hostEnd
 }
 
-func sameTable(_ a: HeaderTable, _ b: HeaderTable) -> Bool {
-    guard a.count == b.count else { return false }
-    for i in 0..<a.count {
-        let x = a[i], y = b[i]
-        guard x.nameStart == y.nameStart, x.nameEnd == y.nameEnd, x.valueStart == y.valueStart,
-              x.valueEnd == y.valueEnd, x.known == y.known, x.hopByHop == y.hopByHop else { return false }
-    }
-    return true
-}
-
 /// Checks a parsed head, then its rewrites.
 func check(_ head: RequestHead, _ source: UnsafeRawBufferPointer) {
     require(head.headLength >= 4 && head.methodEnd > 0 && head.targetStart == head.methodEnd + 1
@@ -86,8 +78,12 @@ func check(_ head: RequestHead, _ source: UnsafeRawBufferPointer) {
     for context in [
         ForwardContext(peer: raw(untrustedPeer), port: raw(untrustedPort), https: false, trusted: false,
                        upstreamHTTP10: head.version == .http10),
+        ForwardContext(peer: raw(untrustedPeer), port: raw(untrustedPort), https: false, trusted: false,
+                       upstreamHTTP10: head.version == .http10, keepUnderscores: true),
         ForwardContext(peer: raw(trustedPeer), port: raw(trustedPort), https: true, trusted: true,
                        upstreamHTTP10: head.version == .http10),
+        ForwardContext(peer: raw(trustedPeer), port: raw(trustedPort), https: true, trusted: true,
+                       upstreamHTTP10: head.version == .http10, keepUnderscores: true),
     ] {
         // Everything written comes from the head at most twice (trusted X-Forwarded-* values), plus
         // a fixed number of added bytes.
@@ -140,7 +136,7 @@ func checkIndependently(_ head: RequestHead, _ source: UnsafeRawBufferPointer) {
 func checkRewrite(_ head: RequestHead, _ source: UnsafeRawBufferPointer,
                   _ original: [(name: String, known: KnownHeader, hopByHop: Bool, value: [UInt8])],
                   _ context: ForwardContext, _ rewritten: [UInt8]) {
-    let who = context.trusted ? "trusted" : "untrusted"
+    let who = (context.trusted ? "trusted" : "untrusted") + (context.keepUnderscores ? " underscores on" : "")
     let fields = rewritten.withUnsafeBytes { rawFields($0) }
 
     // Read again by the proxy's own parser: it must accept its own output and see the same request.
@@ -198,7 +194,7 @@ func checkRewrite(_ head: RequestHead, _ source: UnsafeRawBufferPointer,
 
     let lengths = fields.values(named: "content-length")
     if case .contentLength(let n) = head.framing {
-        require(lengths.count == 1 && decimal(lengths[0]) == n, "\(who) rewrite: not one Content-Length: \(n)")
+        require(lengths == [Array(String(n).utf8)], "\(who) rewrite: not one Content-Length: \(n) in plain decimal")
     } else {
         require(lengths.isEmpty, "\(who) rewrite: Content-Length without content-length framing")
     }
@@ -222,10 +218,26 @@ func checkRewrite(_ head: RequestHead, _ source: UnsafeRawBufferPointer,
         require(xfh == host, "untrusted rewrite: X-Forwarded-Host is not the Host")
     }
 
-    // Every other field line passes unchanged and in order.
+    let forwarded = original.filter { $0.name == "forwarded" }.map(\.value)
+    require(fields.values(named: "forwarded") == (context.trusted ? forwarded : []), "\(who) rewrite: wrong Forwarded lines")
+
+    // Every other field line passes unchanged and in order, but names with "_" only when allowed
+    // and not read as a managed name by a server that takes "_" for "-".
     let special: Set<String> = ["connection", "keep-alive", "proxy-connection", "te", "upgrade", "content-length",
-                                "x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-host"]
-    let keptOriginal = original.filter { !$0.hopByHop && !special.contains($0.name) }.map { [Array($0.name.utf8), $0.value] }
+                                "x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-host", "forwarded"]
+    let managed: Set<String> = special.union(["host", "transfer-encoding", "trailer", "expect"])
+    func passes(_ name: String) -> Bool {
+        !name.contains("_") || context.keepUnderscores && !managed.contains(name.replacingAll("_", "-"))
+    }
+    let keptOriginal = original.filter { !$0.hopByHop && !special.contains($0.name) && passes($0.name) }
+        .map { [Array($0.name.utf8), $0.value] }
     let keptRewritten = fields.filter { !special.contains($0.name) }.map { [Array($0.name.utf8), $0.value] }
     require(keptOriginal == keptRewritten, "\(who) rewrite changed the other field lines")
+}
+
+extension String {
+    /// Every `a` replaced by `b` (no Foundation).
+    func replacingAll(_ a: Character, _ b: Character) -> String {
+        String(map { $0 == a ? b : $0 })
+    }
 }

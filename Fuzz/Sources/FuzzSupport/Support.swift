@@ -208,6 +208,17 @@ public func parsedFields(_ source: UnsafeRawBufferPointer, _ headers: HeaderTabl
     }
 }
 
+/// Do two tables hold the same fields, offsets and marks?
+public func sameTable(_ a: HeaderTable, _ b: HeaderTable) -> Bool {
+    guard a.count == b.count else { return false }
+    for i in 0..<a.count {
+        let x = a[i], y = b[i]
+        guard x.nameStart == y.nameStart, x.nameEnd == y.nameEnd, x.valueStart == y.valueStart, x.valueEnd == y.valueEnd,
+              x.known == y.known, x.hopByHop == y.hopByHop, x.hasUnderscore == y.hasUnderscore else { return false }
+    }
+    return true
+}
+
 /// Decimal digits only (leading zeros allowed): the value, or nil.
 public func decimal(_ bytes: [UInt8]) -> Int? {
     guard !bytes.isEmpty else { return nil }
