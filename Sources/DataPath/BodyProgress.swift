@@ -1,16 +1,22 @@
+import EventLoop
 import HTTP1
 
-/// Tracks how much of a message body is still to come, whatever its framing. The proxy forwards
-/// body bytes verbatim; this only says where the body ends and rejects bad chunked framing.
+/// One direction's message body as it streams through a buffer: how much is still to come,
+/// whatever its framing, and how many bytes at the front of the buffer are checked and ready to
+/// forward. Content-Length and close-delimited bodies are forwarded verbatim; a chunked body is
+/// validated and rewritten in canonical form in place (`ChunkedTranscoder`), so the next hop
+/// reads exactly what the proxy read. A tunnel is a body that runs until close both ways.
 struct BodyProgress {
     enum Kind: UInt8 { case none, length, chunked, untilClose }
 
     private(set) var kind = Kind.none
     private var remaining = 0
-    private var decoder = ChunkedDecoder()
-    /// Bytes of the body seen so far (wire bytes, chunk framing included).
+    private var chunked = ChunkedTranscoder(mode: .canonical)
+    /// Body bytes seen so far, as they came on the wire (chunk framing included).
     private(set) var total = 0
     var done = true
+    /// Bytes at the front of the buffer (from its `start`) ready to forward.
+    var ready = 0
 
     init() {}
 
@@ -23,27 +29,31 @@ struct BodyProgress {
         }
     }
 
-    /// Returns how many of `bytes` belong to the body (all of them unless it ends inside).
+    /// Takes in what arrived in `buffer` after the ready bytes: marks body bytes ready (a chunked
+    /// body is rewritten first; the bytes after a body that ended stay after it).
     @inline(__always)
-    mutating func advance(_ bytes: UnsafeRawBufferPointer) throws(HTTPError) -> Int {
-        if done || bytes.isEmpty { return 0 }
+    mutating func absorb(_ buffer: inout Buffer) throws(HTTPError) {
+        let from = buffer.start + ready
+        guard !done, buffer.end > from, let base = buffer.base else { return }
+        let region = UnsafeMutableRawBufferPointer(start: base + from, count: buffer.end - from)
         switch kind {
         case .none:
-            return 0
+            return
         case .length:
-            let n = min(remaining, bytes.count)
+            let n = min(remaining, region.count)
             remaining -= n
             total += n
+            ready += n
             done = remaining == 0
-            return n
         case .chunked:
-            let n = try decoder.consume(bytes)
-            total += n
-            done = decoder.isComplete
-            return n
+            let (output, length) = try chunked.transcode(region)
+            total = chunked.total
+            buffer.end = from + length
+            ready += output
+            done = chunked.isComplete
         case .untilClose:
-            total += bytes.count
-            return bytes.count
+            total += region.count
+            ready += region.count
         }
     }
 }

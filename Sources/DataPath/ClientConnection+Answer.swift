@@ -14,8 +14,8 @@ extension ClientConnection {
         }
         exchange!.detachUpstream(keep: false, loop: loop)
         loop.buffers.give(&exchange!.requestHead)
-        exchange!.requestReady = 0
-        exchange!.responseReady = 0
+        exchange!.requestBody.ready = 0
+        exchange!.responseBody.ready = 0
         exchange!.responseStarted = true
         exchange!.status = status
         loop.buffers.take(&output)
@@ -29,7 +29,7 @@ extension ClientConnection {
 
     /// Writes what is left for the client, then closes.
     func stepClosing() -> Bool {
-        if !output.isEmpty || (exchange?.responseReady ?? 0) > 0 {
+        if !output.isEmpty || (exchange?.responseBody.ready ?? 0) > 0 {
             return sendToClient()
         }
         close()

@@ -16,7 +16,7 @@ extension ClientConnection {
         if sendToClient() { progressed = true }
         if phase != .exchange { return true }
         let e = exchange!
-        if e.responseHeadDone && e.responseBody.done && output.isEmpty && e.responseReady == 0 {
+        if e.responseHeadDone && e.responseBody.done && output.isEmpty && e.responseBody.ready == 0 {
             finishExchange()
             return true
         }
@@ -80,7 +80,7 @@ extension ClientConnection {
     /// Writes what is pending for the upstream (head, then ready body bytes).
     func sendToUpstream() -> Bool {
         guard let up = exchange!.upstream, up.endpoint.writable,
-              !exchange!.requestHead.isEmpty || exchange!.requestReady > 0 else { return false }
+              !exchange!.requestHead.isEmpty || exchange!.requestBody.ready > 0 else { return false }
         if loop.deferringWrites {
             loop.deferWrite(self)
             return false
@@ -98,7 +98,7 @@ extension ClientConnection {
 
     /// Writes what is pending for the client: its output (heads, answers), then ready body bytes.
     func sendToClient() -> Bool {
-        let ready = exchange?.responseReady ?? 0
+        let ready = exchange?.responseBody.ready ?? 0
         guard !output.isEmpty || ready > 0, endpoint.writable else { return false }
         if loop.deferringWrites {
             loop.deferWrite(self)
@@ -106,7 +106,7 @@ extension ClientConnection {
         }
         let result: Loop.Transmitted
         if let up = exchange?.upstream, ready > 0 {
-            result = loop.transmit(to: &endpoint, head: &output, body: &up.input, ready: &exchange!.responseReady)
+            result = loop.transmit(to: &endpoint, head: &output, body: &up.input, ready: &exchange!.responseBody.ready)
         } else {
             var none = Buffer()
             var nothing = 0
@@ -119,7 +119,7 @@ extension ClientConnection {
             if output.isEmpty { loop.buffers.give(&output) }
             if phase == .exchange {
                 // Waiting on the client (`timeout send`) or, once it took everything, on the upstream.
-                let pending = !output.isEmpty || exchange!.responseReady > 0
+                let pending = !output.isEmpty || exchange!.responseBody.ready > 0
                 deadline = pending ? loop.now + Int64(frontend.config.sendTimeoutMs) : exchangeDeadline()
             }
             return true

@@ -101,8 +101,9 @@ extension ClientConnection {
         loop.buffers.take(&exchange!.requestHead)
         let out = UnsafeMutableRawBufferPointer(start: exchange!.requestHead.base, count: loop.buffers.size)
         let written = peer.withBytes { peerText in
-            let context = ForwardContext(peer: peerText, port: listener.portText, https: listener.https,
-                                         trusted: trusted, upstreamHTTP10: head.version == .http10)
+            let context = ForwardContext(peer: peerText, port: listener.portText, https: listener.https, trusted: trusted,
+                                         upstreamHTTP10: head.version == .http10,
+                                         keepUnderscores: frontend.config.underscoresInHeaders)
             return RequestRewriter.write(head, headers: loop.headers, source: input.bytes, context: context, into: out)
         }
         guard let written else { return false }
@@ -113,10 +114,8 @@ extension ClientConnection {
     /// Marks request body bytes that arrived in `input` as ready to forward. Returns false when
     /// the body is malformed or too large (the client has been answered).
     func absorbRequestBody() -> Bool {
-        let ready = exchange!.requestReady
-        guard input.count > ready else { return true }
         do {
-            exchange!.requestReady += try exchange!.requestBody.advance(UnsafeRawBufferPointer(rebasing: input.bytes[ready...]))
+            try exchange!.requestBody.absorb(&input)
         } catch {
             respond(status: error.status)
             return false
@@ -131,7 +130,7 @@ extension ClientConnection {
 
     /// Reads more request body once the previous bytes went upstream.
     func readRequestBody() -> Bool {
-        guard !exchange!.requestBody.done, exchange!.requestReady == 0 else { return false }
+        guard !exchange!.requestBody.done, exchange!.requestBody.ready == 0 else { return false }
         if endpoint.eof {
             // The client went away in the middle of its body: nothing more can be delivered.
             close()

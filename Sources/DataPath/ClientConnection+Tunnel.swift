@@ -14,8 +14,10 @@ extension ClientConnection {
 
     func enterTunnel() {
         phase = .tunnel
-        exchange!.requestReady = input.count
-        exchange!.responseReady = exchange!.upstream!.input.count
+        exchange!.requestBody = BodyProgress(.untilClose)
+        exchange!.requestBody.ready = input.count
+        exchange!.responseBody = BodyProgress(.untilClose)
+        exchange!.responseBody.ready = exchange!.upstream!.input.count
         deadline = loop.now + Int64(frontend.config.idleTimeoutMs)
     }
 
@@ -26,10 +28,10 @@ extension ClientConnection {
         if sendToClient() { progressed = true }
         if phase != .tunnel { return true }
         let up = exchange!.upstream!
-        if exchange!.requestReady == 0 && !endpoint.eof && endpoint.readable {
+        if exchange!.requestBody.ready == 0 && !endpoint.eof && endpoint.readable {
             switch loop.read(&endpoint, into: &input) {
             case .bytes(let n):
-                exchange!.requestReady = n
+                exchange!.requestBody.ready = n
                 frontend.counters.bytesIn(n)
                 progressed = true
             case .wouldBlock: break
@@ -37,10 +39,10 @@ extension ClientConnection {
             case .failed: close(); return false
             }
         }
-        if exchange!.responseReady == 0 && !up.endpoint.eof && up.endpoint.readable {
+        if exchange!.responseBody.ready == 0 && !up.endpoint.eof && up.endpoint.readable {
             switch loop.read(&up.endpoint, into: &up.input) {
             case .bytes(let n):
-                exchange!.responseReady = n
+                exchange!.responseBody.ready = n
                 progressed = true
             case .wouldBlock: break
             case .endOfFile: progressed = true
@@ -48,8 +50,8 @@ extension ClientConnection {
             }
         }
         // Pass half-closes on once everything before them has been written.
-        if endpoint.eof && exchange!.requestReady == 0 { up.endpoint.shutdownWrite() }
-        if up.endpoint.eof && exchange!.responseReady == 0 && output.isEmpty { endpoint.shutdownWrite() }
+        if endpoint.eof && exchange!.requestBody.ready == 0 { up.endpoint.shutdownWrite() }
+        if up.endpoint.eof && exchange!.responseBody.ready == 0 && output.isEmpty { endpoint.shutdownWrite() }
         if endpoint.shut && up.endpoint.shut {
             close()
             return false

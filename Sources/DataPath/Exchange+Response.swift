@@ -9,8 +9,8 @@ extension Exchange {
     @inline(__always)
     mutating func sendRequest(_ loop: Loop, body: inout Buffer) -> Loop.Transmitted? {
         guard let up = upstream, up.phase == .ready, up.endpoint.writable,
-              !requestHead.isEmpty || requestReady > 0 else { return nil }
-        return loop.transmit(to: &up.endpoint, head: &requestHead, body: &body, ready: &requestReady)
+              !requestHead.isEmpty || requestBody.ready > 0 else { return nil }
+        return loop.transmit(to: &up.endpoint, head: &requestHead, body: &body, ready: &requestBody.ready)
     }
 
     enum ResponseEvent {
@@ -30,7 +30,7 @@ extension Exchange {
     /// Reads from the upstream when everything read before has been passed on. Returns the
     /// read's result, nil when no read was attempted.
     mutating func readResponse(_ loop: Loop) -> IOResult? {
-        guard let up = upstream, up.endpoint.readable, !up.endpoint.eof, responseReady == 0 else { return nil }
+        guard let up = upstream, up.endpoint.readable, !up.endpoint.eof, responseBody.ready == 0 else { return nil }
         return loop.read(&up.endpoint, into: &up.input)
     }
 
@@ -62,20 +62,20 @@ extension Exchange {
             }
             return .head(head, length: end)
         }
-        let before = responseReady
+        let before = responseBody.ready
         do {
-            responseReady += try responseBody.advance(UnsafeRawBufferPointer(rebasing: up.input.bytes[responseReady...]))
+            try responseBody.absorb(&up.input)
         } catch {
             loop.logger.warn("upstream \(serverName) sent a malformed chunked body: \(error.reason)")
             upstreamKeepAlive = false
             return .brokenBody
         }
-        if responseBody.done && up.input.count > responseReady {
+        if responseBody.done && up.input.count > responseBody.ready {
             // Bytes after the end of the response: the connection cannot be trusted again.
             upstreamKeepAlive = false
-            up.input.end = up.input.start + responseReady
+            up.input.end = up.input.start + responseBody.ready
         }
-        return responseReady > before ? .body : .needMore
+        return responseBody.ready > before ? .body : .needMore
     }
 
     /// The head the last `.head` event reported has been delivered (or skipped): consume it and,

@@ -25,9 +25,8 @@ struct Exchange {
 
     // Request: the rewritten head is kept until the response starts, for retries.
     var requestHead = Buffer()
+    /// Its `ready` bytes lead the client's input, checked and ready to go upstream.
     var requestBody = BodyProgress()
-    /// Body bytes at the front of the client's input, checked and ready to go upstream.
-    var requestReady = 0
     /// The connection must close once this response is written (client asked, drain, ...).
     var closeAfterResponse = false
 
@@ -54,9 +53,8 @@ struct Exchange {
     /// The client has been sent (or will be sent) a response head: no retry, no error page.
     var responseStarted = false
     var status = 0
+    /// Its `ready` bytes lead the upstream's input, ready to go to the client.
     var responseBody = BodyProgress()
-    /// Bytes at the front of the upstream's input ready to go to the client.
-    var responseReady = 0
     var upstreamKeepAlive = false
     /// The response head sent to the client said `Connection: close`.
     var saidClose = false
