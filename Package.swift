@@ -18,6 +18,8 @@ let package = Package(
         .target(name: "Balancer"),
         // The system OpenSSL (Debian's libssl-dev), with wrappers for the macros Swift cannot import.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        // The system nghttp2 (Debian's libnghttp2-dev 1.52 with its security backports).
+        .systemLibrary(name: "CNGHTTP2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
         // Non-blocking TLS sessions, certificate selection by SNI, the protocol policy.
         .target(name: "TLS", dependencies: ["COpenSSL", "EventLoop", "Config"]),
         // Counters in shared memory (made before fork) and their JSON / Prometheus / HTML views.
