@@ -20,6 +20,8 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         // The system nghttp2 (Debian's libnghttp2-dev 1.52 with its security backports).
         .systemLibrary(name: "CNGHTTP2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
+        // HTTP/2 server sessions driven without I/O; each stream maps to one HTTP/1.1 exchange.
+        .target(name: "HTTP2", dependencies: ["CNGHTTP2", "HTTP1"]),
         // Non-blocking TLS sessions, certificate selection by SNI, the protocol policy.
         .target(name: "TLS", dependencies: ["COpenSSL", "EventLoop", "Config"]),
         // Counters in shared memory (made before fork) and their JSON / Prometheus / HTML views.
