@@ -39,5 +39,6 @@ let package = Package(
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"]),
         .testTarget(name: "StatsTests", dependencies: ["Stats"]),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "COpenSSL", "Config"]),
+        .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2", "HTTP1", "CNGHTTP2"]),
     ]
 )
