@@ -25,31 +25,44 @@ enum FrameType {
 }
 
 /// Follows frame boundaries in the client's bytes, so that the connection can screen every frame
-/// header against the budgets before nghttp2 sees the frame, and hand input over one frame at a
-/// time (it stops between frames when it holds enough events).
+/// header against the budgets before nghttp2 sees the frame, check small frames nghttp2 ignores
+/// once they are complete, and hand input over one frame at a time (it stops between frames when
+/// it holds enough events).
 struct FrameTracker {
     /// Bytes of the 24-byte client preface still to come (nghttp2 checks them).
     private var prefaceLeft = 24
     private var header: (UInt64, UInt8) = (0, 0)
     private var headerFill = 0
     private var payloadLeft = 0
+    /// The frame being read (valid once its header is complete).
+    private(set) var current = FrameHeader(length: 0, type: 0, flags: 0, stream: 0)
+    /// The first bytes of its payload (up to 8).
+    private var prefix: UInt64 = 0
+    private var prefixFill = 0
     /// A HEADERS frame arrived without END_HEADERS and its block is not finished yet.
     private(set) var insideHeaderBlock = false
 
     /// Between two frames (or before the first).
     var atBoundary: Bool { (prefaceLeft == 0 || prefaceLeft == 24) && headerFill == 0 && payloadLeft == 0 }
 
-    /// How many of `available` bytes at `p` to hand over next (up to the end of the current
-    /// frame), and the frame's header when it completes within them.
-    mutating func next(_ p: UnsafeRawPointer, _ available: Int) -> (count: Int, header: FrameHeader?) {
+    /// What `next` handed over: how many bytes, and whether a frame's header or the whole frame
+    /// completed within them (both for a frame that fits).
+    struct Step {
+        var count: Int
+        var headerDone: Bool
+        var frameDone: Bool
+    }
+
+    /// How many of `available` bytes at `p` to hand over next: up to the end of the current frame.
+    mutating func next(_ p: UnsafeRawPointer, _ available: Int) -> Step {
         if prefaceLeft > 0 {
             let n = min(prefaceLeft, available)
             prefaceLeft -= n
-            return (n, nil)
+            return Step(count: n, headerDone: false, frameDone: false)
         }
         var taken = 0
-        var completed: FrameHeader?
-        if payloadLeft == 0 {
+        var headerDone = false
+        if headerFill < 9 {
             withUnsafeMutableBytes(of: &header) { h in
                 while headerFill < 9 && taken < available {
                     h[headerFill] = p.load(fromByteOffset: taken, as: UInt8.self)
@@ -57,19 +70,38 @@ struct FrameTracker {
                     taken += 1
                 }
             }
-            guard headerFill == 9 else { return (taken, nil) }
-            let h = parsedHeader()
-            completed = h
-            payloadLeft = h.length
-            if h.type == FrameType.headers || h.type == FrameType.pushPromise || h.type == FrameType.continuation {
-                insideHeaderBlock = h.flags & FrameType.endHeaders == 0
+            guard headerFill == 9 else { return Step(count: taken, headerDone: false, frameDone: false) }
+            headerDone = true
+            current = parsedHeader()
+            payloadLeft = current.length
+            prefixFill = 0
+            if current.type == FrameType.headers || current.type == FrameType.pushPromise || current.type == FrameType.continuation {
+                insideHeaderBlock = current.flags & FrameType.endHeaders == 0
             }
         }
         let payload = min(payloadLeft, available - taken)
+        withUnsafeMutableBytes(of: &prefix) { b in
+            var i = 0
+            while prefixFill < 8 && i < payload {
+                b[prefixFill] = p.load(fromByteOffset: taken + i, as: UInt8.self)
+                prefixFill += 1
+                i += 1
+            }
+        }
         payloadLeft -= payload
         taken += payload
-        if payloadLeft == 0 { headerFill = 0 }
-        return (taken, completed)
+        let frameDone = payloadLeft == 0
+        if frameDone { headerFill = 0 }
+        return Step(count: taken, headerDone: headerDone, frameDone: frameDone)
+    }
+
+    /// Payload bytes `offset..<offset + 4` of the frame just completed, big-endian (0 when the
+    /// frame was shorter).
+    func payloadWord(at offset: Int) -> UInt32 {
+        guard offset + 4 <= prefixFill else { return 0 }
+        return withUnsafeBytes(of: prefix) { b in
+            UInt32(b[offset]) << 24 | UInt32(b[offset + 1]) << 16 | UInt32(b[offset + 2]) << 8 | UInt32(b[offset + 3])
+        }
     }
 
     private func parsedHeader() -> FrameHeader {

@@ -2,9 +2,32 @@ import CNGHTTP2
 
 extension H2Connection {
     /// Charges a frame to the budgets from its header, before nghttp2 sees the frame (nghttp2 does
-    /// not report the frames it ignores, such as unknown types or DATA on closed streams).
-    /// Returns the limit reached, if any.
-    func screen(_ h: FrameHeader) -> H2Limit? {
+    /// not report the frames it ignores, such as unknown types or DATA on closed streams), and
+    /// checks what nghttp2 leaves unchecked. False when the connection must end (GOAWAY queued).
+    func screen(_ h: FrameHeader) -> Bool {
+        if h.type != FrameType.priority && h.type != FrameType.rstStream && clientResets.contains(h.stream) {
+            nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), h.stream, H2ErrorCode.streamClosed.rawValue)
+        }
+        if h.type == FrameType.priority && h.stream == 0 {
+            // nghttp2 skips PRIORITY frames altogether once RFC 7540 priorities are off.
+            terminate(.protocolError, limit: nil, detail: "PRIORITY: stream_id == 0")
+            return false
+        }
+        guard let limit = charge(h) else { return true }
+        terminate(.enhanceYourCalm, limit: limit, detail: limit.description)
+        return false
+    }
+
+    /// Checks a complete frame whose payload nghttp2 ignored.
+    func inspect(_ h: FrameHeader) {
+        // RFC 9113 §5.3.1: a stream cannot depend on itself (the dependency opens the payload).
+        if h.type == FrameType.priority && h.length == 5 && Int32(tracker.payloadWord(at: 0) & 0x7fff_ffff) == h.stream {
+            nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), h.stream, H2ErrorCode.protocolError.rawValue)
+        }
+    }
+
+    /// The limit the frame exceeds, if any.
+    private func charge(_ h: FrameHeader) -> H2Limit? {
         switch h.type {
         case FrameType.data:
             return h.length == 0 && h.flags & FrameType.endStream == 0 ? flood.emptyFrame(now: now) : nil
@@ -19,7 +42,11 @@ extension H2Connection {
             if continuations > settings.budgets.maxContinuations { return .continuations }
             return checkHeaderBlock(h)
         case FrameType.rstStream where isInFlight(h.stream):
+            clientResets.insert(h.stream)
             return flood.clientReset(now: now)
+        case FrameType.rstStream:
+            if slotIndex(h.stream) != nil { clientResets.insert(h.stream) }
+            return flood.controlFrame(now: now)
         case FrameType.windowUpdate:
             return flood.windowUpdate(now: now)
         case FrameType.settings where h.flags & FrameType.ack != 0:
@@ -27,7 +54,7 @@ extension H2Connection {
         case FrameType.goAway, FrameType.pushPromise:
             return nil  // the connection ends either way
         default:
-            // SETTINGS, PING, PRIORITY, RST_STREAM of streams no longer in flight, unknown types.
+            // SETTINGS, PING, PRIORITY, unknown types.
             return flood.controlFrame(now: now)
         }
     }

@@ -38,6 +38,7 @@ public final class H2Connection {
     /// Wire bytes and CONTINUATION frames of the header block arriving.
     var headerBlockBytes = 0
     var continuations = 0
+    var clientResets = RecentResets()
     var flood: FloodGuard
     var now: Int64
     /// The budget a callback ran out of; it then failed on purpose to stop nghttp2.
@@ -120,16 +121,14 @@ public final class H2Connection {
         while offset < input.count {
             if tracker.atBoundary && !tracker.insideHeaderBlock && bufferIsFull { break }
             let step = tracker.next(base + offset, input.count - offset)
-            if let header = step.header, let limit = screen(header) {
-                terminate(.enhanceYourCalm, limit: limit, detail: limit.description)
-                return .fatal
-            }
+            if step.headerDone && !screen(tracker.current) { return .fatal }
             let rv = nghttp2_session_mem_recv(session, (base + offset).assumingMemoryBound(to: UInt8.self), step.count)
             returnCredit()
             if rv < 0 {
                 failed(Int32(truncatingIfNeeded: rv))
                 return .fatal
             }
+            if step.frameDone { inspect(tracker.current) }
             offset += step.count
         }
         return termination == nil ? .consumed(offset) : .fatal
