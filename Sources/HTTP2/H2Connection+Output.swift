@@ -43,9 +43,9 @@ extension H2Connection {
                 let n = nghttp2_session_mem_send(session, &chunk)
                 if n < 0 {
                     dead = true
-                    if termination == nil {
-                        termination = H2Termination(code: .internalError, limit: nil,
-                                                    detail: String(cString: nghttp2_strerror(Int32(truncatingIfNeeded: n))))
+                    if requestedTermination == nil {
+                        requestedTermination = H2Termination(code: .internalError, limit: nil,
+                                                             detail: String(cString: nghttp2_strerror(Int32(truncatingIfNeeded: n))))
                     }
                     break
                 }
@@ -101,9 +101,13 @@ extension H2Connection {
             }
         case FrameType.goAway:
             let code = H2ErrorCode(rawValue: frame.goaway.error_code)
-            if code != .noError && termination == nil {
-                let debug = UnsafeBufferPointer(start: frame.goaway.opaque_data, count: frame.goaway.opaque_data_len)
-                termination = H2Termination(code: code, limit: nil, detail: String(decoding: debug, as: UTF8.self))
+            if code != .noError && sentTermination == nil {
+                if let requested = requestedTermination, requested.code == code {
+                    sentTermination = requested
+                } else {
+                    let debug = UnsafeBufferPointer(start: frame.goaway.opaque_data, count: frame.goaway.opaque_data_len)
+                    sentTermination = H2Termination(code: code, limit: nil, detail: String(decoding: debug, as: UTF8.self))
+                }
             }
         default:
             break

@@ -43,8 +43,10 @@ public final class H2Connection {
     var now: Int64
     /// The budget a callback ran out of; it then failed on purpose to stop nghttp2.
     var tripped: H2Limit?
-    /// Why the connection ended, once it did: a GOAWAY with an error, or a failure.
-    public internal(set) var termination: H2Termination?
+    /// The GOAWAY this side asked for (the first), and the first that went out with an error
+    /// code: nghttp2 may have queued its own (a protocol error) before.
+    var requestedTermination: H2Termination?
+    var sentTermination: H2Termination?
     /// nghttp2 failed fatally: nothing more goes in or out.
     var dead = false
     /// Frame bytes from nghttp2 not yet copied out by `produceOutput`.
@@ -107,14 +109,14 @@ public final class H2Connection {
     /// the budgets. Drain every event before calling it again: it reuses their storage.
     public func receive(_ input: UnsafeRawBufferPointer, now: Int64) -> H2ReceiveResult {
         precondition(eventsRead == events.count, "drain every event before calling receive again")
-        guard !dead && termination == nil else { return .fatal }
+        guard !dead && requestedTermination == nil && sentTermination == nil else { return .fatal }
         self.now = now
         events.removeAll(keepingCapacity: true)
         eventsRead = 0
         // The events' bytes are no longer needed; a header block still arriving is kept.
-        let keepFrom = tracker.insideHeaderBlock ? min(block.start, arena.used) : arena.used
-        let moved = arena.discard(before: keepFrom)
-        if tracker.insideHeaderBlock { block.rebase(by: moved) }
+        let decoding = block.stream != 0
+        let moved = arena.discard(before: decoding ? block.start : arena.used)
+        if decoding { block.rebase(by: moved) }
 
         guard let base = input.baseAddress else { return .consumed(0) }
         var offset = 0
@@ -131,7 +133,7 @@ public final class H2Connection {
             if step.frameDone { inspect(tracker.current) }
             offset += step.count
         }
-        return termination == nil ? .consumed(offset) : .fatal
+        return requestedTermination == nil ? .consumed(offset) : .fatal
     }
 
     /// The next event, or nil when all were handed out.
@@ -182,9 +184,14 @@ public final class H2Connection {
         }
     }
 
-    /// Queues GOAWAY(code) with the last stream handed to the data path and stops reading.
+    /// Why the connection ended: the GOAWAY that went out with an error code, else the one this
+    /// side asked for (`goAway(code:)`, a budget, a failure). nil while it goes on. A protocol error
+    /// nghttp2 detects shows here once its GOAWAY was produced.
+    public var termination: H2Termination? { sentTermination ?? requestedTermination }
+
+    /// Queues GOAWAY(code) with the last stream handed to the data path; nghttp2 reads no more.
     func terminate(_ code: H2ErrorCode, limit: H2Limit?, detail: String) {
-        if termination == nil { termination = H2Termination(code: code, limit: limit, detail: detail) }
+        if requestedTermination == nil { requestedTermination = H2Termination(code: code, limit: limit, detail: detail) }
         if nghttp2_session_terminate_session(session, code.rawValue) != 0 { dead = true }
     }
 }

@@ -54,10 +54,12 @@ public enum H2Event {
 /// The outcome of `H2Connection.receive`.
 public enum H2ReceiveResult: Equatable, Sendable {
     /// That many bytes were taken. Fewer than given means the connection holds as many events as
-    /// it will buffer: drain them and call `receive` again with the rest.
+    /// it will buffer: drain them and call `receive` again with the rest. (A protocol error nghttp2
+    /// found is answered too: its GOAWAY is in the output, after which `wantsRead` and
+    /// `wantsWrite` turn false.)
     case consumed(Int)
-    /// The connection is ending (see `termination`): flush the output (it holds the GOAWAY),
-    /// then close.
+    /// The connection is ending (see `termination`): read no more, flush the output (it holds
+    /// the GOAWAY), then close.
     case fatal
 }
 

@@ -17,6 +17,21 @@ final class RequestMappingTests: XCTestCase {
         XCTAssertNotNil(h.parsedHeads[id])
     }
 
+    func testRequestsArrivingByteByByte() {
+        let h = Harness()
+        let client = TestClient()
+        let a = client.request([(":method", "POST"), (":path", "/a")] + authority + [("cookie", "x=1"), ("cookie", "y=2")],
+                               body: Array("body".utf8))
+        let b = client.request([(":method", "GET"), (":path", "/b")] + authority + [("x-long", String(repeating: "v", count: 300))])
+        for byte in client.output() { h.receive([byte]) }
+        XCTAssertEqual(h.requests.map(\.head), [
+            "POST /a HTTP/1.1\r\nHost: example.com\r\ncookie: x=1; y=2\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "GET /b HTTP/1.1\r\nHost: example.com\r\nx-long: \(String(repeating: "v", count: 300))\r\n\r\n",
+        ])
+        XCTAssertEqual(h.requests.map(\.stream), [a, b])
+        XCTAssertEqual(h.body(a).bytes, Array("body".utf8))
+    }
+
     func testCookiesAreJoinedIntoOneLine() {
         let h = Harness()
         let client = TestClient()
