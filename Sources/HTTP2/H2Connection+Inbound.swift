@@ -41,7 +41,7 @@ extension H2Connection {
             if frame.hd.length > 0 && frame.hd.length == frame.data.padlen && !endStream {
                 return stop(flood.emptyFrame(now: now))
             }
-            if endStream, let i = slotIndex(id), streams.slots[i].announced && !streams.slots[i].local {
+            if endStream, let i = slotIndex(id), streams.slots[i].announced {
                 endBody(id)
             }
             return 0
@@ -62,7 +62,6 @@ extension H2Connection {
             return 0
         }
         arena.truncate(to: block.start)
-        streams.slots[i].local = true
         if block.fault == .tooLarge {
             answerTooLarge(i)
             return stop(flood.streamError(now: now))
@@ -95,8 +94,9 @@ extension H2Connection {
     }
 
     func dataChunk(_ id: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32 {
-        guard let i = slotIndex(id), streams.slots[i].announced && !streams.slots[i].local else {
-            // Nobody forwards these: the connection window gets them back at once.
+        guard !bytes.isEmpty else { return 0 }
+        guard let i = slotIndex(id), streams.slots[i].announced else {
+            // Not the data path's (answered 431, malformed): the connection window gets them back at once.
             connectionCredit += bytes.count
             return 0
         }

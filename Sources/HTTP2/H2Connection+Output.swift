@@ -9,6 +9,7 @@ extension H2Connection {
         outputLeft > 0 || (!dead && nghttp2_session_want_write(session) != 0)
     }
 
+    /// `hasOutput`, under the name the event loop's write interest goes by.
     public var wantsWrite: Bool { hasOutput }
 
     /// The connection still expects frames from the client; false once a GOAWAY has gone either
@@ -18,9 +19,9 @@ extension H2Connection {
     }
 
     /// Response bytes are waiting for the client to open its flow-control window, and nothing else
-    /// can be sent meanwhile: the data path arms its send timeout.
+    /// can be sent meanwhile: the data path arms its send timeout (a zero-window stall).
     public var isBlockedOnPeerWindow: Bool {
-        guard !dead && outputLeft == 0 else { return false }
+        guard !dead && !hasOutput else { return false }
         let connectionWindow = nghttp2_session_get_remote_window_size(session)
         var waiting = false
         for i in 0..<streams.capacity {
@@ -76,7 +77,7 @@ extension H2Connection {
         if n > 0, let body = streams.slots[i].body {
             UnsafeMutableRawPointer(buffer).copyMemory(from: body.baseAddress! + streams.slots[i].bodyTaken, byteCount: n)
             streams.slots[i].bodyTaken += n
-            if n == pending { events.append(.bodyTaken(stream: id)) }
+            if n == pending && streams.slots[i].announced { events.append(.bodyTaken(stream: id)) }
         }
         if n == pending && streams.slots[i].bodyEOF {
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue

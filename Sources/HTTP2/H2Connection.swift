@@ -69,8 +69,9 @@ public final class H2Connection {
         self.settings = settings
         limits = BlockLimits(maxListSize: settings.maxHeaderListSize, maxFields: settings.maxHeaderFields,
                              maxDecoded: settings.maxDecodedHeaderBytes)
-        // Room for one complete header block while another is being decoded.
-        arena = Arena(capacity: 2 * settings.maxHeaderListSize)
+        // A header block starts only with maxHeaderListSize free (receive stops between frames
+        // otherwise); the rest holds the small requests that usually come with it.
+        arena = Arena(capacity: settings.maxHeaderListSize + 8192)
         streams = StreamTable(capacity: settings.maxConcurrentStreams)
         flood = FloodGuard(settings.budgets, now: now)
         self.now = now
@@ -113,10 +114,11 @@ public final class H2Connection {
         self.now = now
         events.removeAll(keepingCapacity: true)
         eventsRead = 0
-        // The events' bytes are no longer needed; a header block still arriving is kept.
-        let decoding = block.stream != 0
+        // The events' bytes are no longer needed; a header block still arriving is kept (one
+        // nghttp2 gave up on is not: the tracker is past it).
+        let decoding = block.stream != 0 && (tracker.insideHeaderBlock || !tracker.atBoundary)
         let moved = arena.discard(before: decoding ? block.start : arena.used)
-        if decoding { block.rebase(by: moved) }
+        if decoding { block.rebase(by: moved) } else { block = HeaderBlock() }
 
         guard let base = input.baseAddress else { return .consumed(0) }
         var offset = 0

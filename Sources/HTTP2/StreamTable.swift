@@ -2,11 +2,9 @@
 /// data, which holds the slot index plus one.
 struct StreamSlot {
     var id: Int32 = 0
-    /// A `.request` went to the data path, so a `.closed` or `.reset` will follow.
+    /// A `.request` went to the data path, so a `.closed` or `.reset` will follow. Other streams
+    /// (answered 431, malformed) produce no events and their DATA is consumed on arrival.
     var announced = false
-    /// Not the data path's: answered by the connection (431) or malformed. Its DATA is consumed
-    /// on arrival and it produces no events.
-    var local = false
     var responseSubmitted = false
     /// END_STREAM went out (response or trailers).
     var responseEnded = false

@@ -110,6 +110,16 @@ final class Harness {
         }
     }
 
+    /// The events that concern `stream`.
+    func events(of stream: Int32) -> [Seen] {
+        seen.filter {
+            switch $0 {
+            case .request(let s, _, _, _), .data(let s, _, _), .trailers(let s, _), .bodyTaken(let s), .reset(let s, _), .closed(let s):
+                return s == stream
+            }
+        }
+    }
+
     /// The request body bytes seen for `stream`, and whether it ended.
     func body(_ stream: Int32) -> (bytes: [UInt8], ended: Bool) {
         var bytes: [UInt8] = []
