@@ -51,31 +51,31 @@ struct FloodGuard {
         windowUpdates = TokenBucket(budgets.windowUpdates, now: now)
     }
 
-    // Each returns the limit reached, or nil while within budget.
+    // Each counts one event and returns the limit reached, or nil while within budget.
 
     mutating func clientReset(now: Int64) -> H2Limit? {
-        counters.clientResets += 1
-        return rapidReset.take(now: now) ? nil : .rapidReset
+        Self.charge(&rapidReset, &counters.clientResets, .rapidReset, now)
     }
 
     mutating func streamError(now: Int64) -> H2Limit? {
-        counters.streamErrors += 1
-        return streamErrors.take(now: now) ? nil : .streamErrors
+        Self.charge(&streamErrors, &counters.streamErrors, .streamErrors, now)
     }
 
     mutating func controlFrame(now: Int64) -> H2Limit? {
-        counters.controlFrames += 1
-        return controlFrames.take(now: now) ? nil : .controlFrames
+        Self.charge(&controlFrames, &counters.controlFrames, .controlFrames, now)
     }
 
     mutating func emptyFrame(now: Int64) -> H2Limit? {
-        counters.emptyFrames += 1
-        return emptyFrames.take(now: now) ? nil : .emptyFrames
+        Self.charge(&emptyFrames, &counters.emptyFrames, .emptyFrames, now)
     }
 
     mutating func windowUpdate(now: Int64) -> H2Limit? {
-        counters.windowUpdates += 1
-        return windowUpdates.take(now: now) ? nil : .windowUpdates
+        Self.charge(&windowUpdates, &counters.windowUpdates, .windowUpdates, now)
+    }
+
+    private static func charge(_ bucket: inout TokenBucket, _ counter: inout Int, _ limit: H2Limit, _ now: Int64) -> H2Limit? {
+        counter += 1
+        return bucket.take(now: now) ? nil : limit
     }
 
     /// A DATA frame went out: the client may acknowledge it on the stream and the connection.

@@ -4,6 +4,9 @@
 
 import CNGHTTP2
 
+/// The flags argument of nghttp2's submit functions, none set.
+let noFlags = UInt8(NGHTTP2_FLAG_NONE.rawValue)
+
 enum H2Callbacks {
     /// A server session for `connection`, with the options that bound the work a client can cause.
     static func makeSession(for connection: H2Connection) -> OpaquePointer {

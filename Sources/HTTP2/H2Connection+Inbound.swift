@@ -14,7 +14,7 @@ extension H2Connection {
             guard let i = streams.allocate(id) else {
                 // nghttp2 refuses streams beyond maxConcurrentStreams, the table's size; should
                 // that ever disagree, refuse this one too.
-                nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, H2ErrorCode.refusedStream.rawValue)
+                submitReset(id, .refusedStream)
                 return 0
             }
             nghttp2_session_set_stream_user_data(session, id, UnsafeMutableRawPointer(bitPattern: i + 1))
@@ -67,7 +67,7 @@ extension H2Connection {
             return stop(flood.streamError(now: now))
         }
         // Counted as a stream error when the RST_STREAM goes out, as nghttp2's own are.
-        nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, H2ErrorCode.protocolError.rawValue)
+        submitReset(id, .protocolError)
         return 0
     }
 
@@ -79,7 +79,7 @@ extension H2Connection {
         } else {
             // The head went upstream already; a trailer section over the advertised limit ends the stream.
             arena.truncate(to: block.start)
-            nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, H2ErrorCode.enhanceYourCalm.rawValue)
+            submitReset(id, .enhanceYourCalm)
         }
         return 0
     }

@@ -122,7 +122,7 @@ extension H2Connection {
         guard let i = slotIndex(id) else { return }
         streams.slots[i].responseEnded = true
         if nghttp2_session_get_stream_remote_close(session, id) == 0 {
-            nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, H2ErrorCode.noError.rawValue)
+            submitReset(id, .noError)
         }
     }
 }

@@ -6,7 +6,7 @@ extension H2Connection {
     /// checks what nghttp2 leaves unchecked. False when the connection must end (GOAWAY queued).
     func screen(_ h: FrameHeader) -> Bool {
         if h.type != FrameType.priority && h.type != FrameType.rstStream && clientResets.contains(h.stream) {
-            nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), h.stream, H2ErrorCode.streamClosed.rawValue)
+            submitReset(h.stream, .streamClosed)
         }
         if h.type == FrameType.priority && h.stream == 0 {
             // nghttp2 skips PRIORITY frames altogether once RFC 7540 priorities are off.
@@ -22,7 +22,7 @@ extension H2Connection {
     func inspect(_ h: FrameHeader) {
         // RFC 9113 §5.3.1: a stream cannot depend on itself (the dependency opens the payload).
         if h.type == FrameType.priority && h.length == 5 && Int32(tracker.payloadWord(at: 0) & 0x7fff_ffff) == h.stream {
-            nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), h.stream, H2ErrorCode.protocolError.rawValue)
+            submitReset(h.stream, .protocolError)
         }
     }
 

@@ -16,9 +16,7 @@ extension H2Connection {
         guard let i = slotIndex(stream), streams.slots[i].announced, !streams.slots[i].responseSubmitted,
               head.status != 101 else { return false }
         ResponseMapping.fill(&nv, head: head, headers: headers, source: source)
-        if head.isInterim {
-            return nghttp2_submit_headers(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream, nil, nv.items, nv.count, nil) == 0
-        }
+        if head.isInterim { return submitInformational(stream) }
         return submitFinal(i, withBody: head.framing != .none && head.framing != .contentLength(0))
     }
 
@@ -29,7 +27,7 @@ extension H2Connection {
         guard let i = slotIndex(stream), streams.slots[i].announced, !streams.slots[i].responseSubmitted else { return false }
         nv.removeAll()
         nv.appendStatus(status)
-        return nghttp2_submit_headers(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream, nil, nv.items, nv.count, nil) == 0
+        return submitInformational(stream)
     }
 
     /// Lends the next response body bytes (already de-chunked) to the stream; they are copied
@@ -63,14 +61,14 @@ extension H2Connection {
     public func resetStream(stream: Int32, code: H2ErrorCode) -> Bool {
         guard let i = slotIndex(stream), streams.slots[i].announced else { return false }
         streams.slots[i].resetRequested = true
-        return nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream, code.rawValue) == 0
+        return submitReset(stream, code)
     }
 
     /// Graceful stop (reload, drain): GOAWAY NO_ERROR naming the last stream handed to the data
     /// path; those streams complete, later ones are refused, and the connection ends when they are done.
     public func goAwayGracefully() {
         let last = nghttp2_session_get_last_proc_stream_id(session)
-        if nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), last, H2ErrorCode.noError.rawValue, nil, 0) != 0 {
+        if nghttp2_submit_goaway(session, noFlags, last, H2ErrorCode.noError.rawValue, nil, 0) != 0 {
             dead = true
         }
     }
@@ -101,6 +99,16 @@ extension H2Connection {
         guard rv == 0 else { return false }
         streams.slots[i].responseSubmitted = true
         return true
+    }
+
+    /// HEADERS without END_STREAM from `nv`: a 1xx response.
+    private func submitInformational(_ stream: Int32) -> Bool {
+        nghttp2_submit_headers(session, noFlags, stream, nil, nv.items, nv.count, nil) == 0
+    }
+
+    @discardableResult
+    func submitReset(_ stream: Int32, _ code: H2ErrorCode) -> Bool {
+        nghttp2_submit_rst_stream(session, noFlags, stream, code.rawValue) == 0
     }
 
     private func resumeIfDeferred(_ i: Int) {

@@ -99,9 +99,9 @@ public final class H2Connection {
             (NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1),
         ]
         let iv = entries.map { nghttp2_settings_entry(settings_id: Int32($0.0.rawValue), value: UInt32($0.1)) }
-        let rv = nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), iv, iv.count)
+        let rv = nghttp2_submit_settings(session, noFlags, iv, iv.count)
         precondition(rv == 0, "nghttp2 refused the initial SETTINGS")
-        let wv = nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0,
+        let wv = nghttp2_session_set_local_window_size(session, noFlags, 0,
                                                        Int32(settings.connectionWindow))
         precondition(wv == 0, "nghttp2 refused the connection window")
     }

@@ -53,8 +53,10 @@ struct HeaderBlock {
         guard decodedBytes <= limits.maxDecoded else { return .decodedHeaderSize }
         guard fault == .none else { return nil }
         let pseudo = name.first == 0x3A
+        let kind = pseudo ? .other : FieldName.classify(name)
         listSize += name.count + value.count + 32
-        if !pseudo { fieldCount += 1 }
+        // Cookie crumbs become one line.
+        if !pseudo && !(kind == .cookie && cookieCount > 0) { fieldCount += 1 }
         guard listSize <= limits.maxListSize && fieldCount <= limits.maxFields else {
             fault = .tooLarge
             return nil
@@ -62,7 +64,7 @@ struct HeaderBlock {
         if pseudo {
             addPseudo(name, value, &arena)
         } else {
-            addRegular(name, value, &arena)
+            addRegular(kind, name, value, &arena)
         }
         return nil
     }
@@ -81,8 +83,9 @@ struct HeaderBlock {
         }
     }
 
-    private mutating func addRegular(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ arena: inout Arena) {
-        switch FieldName.classify(name) {
+    private mutating func addRegular(_ kind: FieldName.Kind, _ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer,
+                                     _ arena: inout Arena) {
+        switch kind {
         case .host:
             if isTrailers { return }
             if !authority.isEmpty {

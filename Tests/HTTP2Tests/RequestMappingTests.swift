@@ -43,6 +43,30 @@ final class RequestMappingTests: XCTestCase {
         XCTAssertNotNil(h.parsedHeads[id])
     }
 
+    func testCookieCrumbsCountAsOneField() {
+        var settings = H2Settings()
+        settings.maxHeaderFields = 3
+        let h = Harness(settings)
+        let client = TestClient()
+        client.request([(":method", "GET"), (":path", "/")] + authority + [("x-a", "1"), ("x-b", "2")] +
+                       (0..<20).map { ("cookie", "c\($0)=\($0)") })
+        h.pump(client)
+        XCTAssertEqual(h.requests.count, 1)
+        XCTAssertEqual(h.requests.first?.head.hasSuffix("cookie: c0=0; c1=1; c2=2; c3=3; c4=4; c5=5; c6=6; c7=7; c8=8; c9=9; c10=10; c11=11; " +
+                                                         "c12=12; c13=13; c14=14; c15=15; c16=16; c17=17; c18=18; c19=19\r\n\r\n"), true)
+    }
+
+    func testTooManyFieldsAreAnswered431() {
+        var settings = H2Settings()
+        settings.maxHeaderFields = 3
+        let h = Harness(settings)
+        let client = TestClient()
+        let id = client.request([(":method", "GET"), (":path", "/")] + authority + [("x-a", "1"), ("x-b", "2"), ("x-c", "3"), ("x-d", "4")])
+        h.pump(client)
+        XCTAssertTrue(h.requests.isEmpty)
+        XCTAssertEqual(client.streams[id]?.status, "431")
+    }
+
     func testSingleCookieStaysInPlace() {
         let h = Harness()
         let client = TestClient()
