@@ -1,8 +1,9 @@
 /// HTTP/1.1 chunked framing (RFC 9112 §7.1) around request body bytes that arrive as DATA frames,
 /// for requests whose head says `Transfer-Encoding: chunked` (`H2Request.isChunked`).
-/// Per DATA payload: `chunkHeader`, the bytes, `chunkEnd`; at the end of the body: `lastChunk`.
+/// Per non-empty DATA payload: `writeChunkHeader`, the bytes, `chunkEnd`; at the end of the body
+/// (`.data` with endStream, or `.trailers`): `writeLastChunk`.
 public enum ChunkFraming {
-    /// Longest `chunkHeader`: 16 hex digits and CRLF.
+    /// Longest chunk header: 16 hex digits and CRLF.
     public static let maxChunkHeader = 18
 
     /// Writes "<size in hex>\r\n"; nil when `out` is too small. Never frame an empty payload: a

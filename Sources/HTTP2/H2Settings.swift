@@ -12,7 +12,8 @@ public struct H2Settings: Sendable {
     public var maxFrameSize = 16_384
     /// SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2: name + value + 32 per field). A request
     /// beyond it is answered 431 and never reaches the data path; its HTTP/1.1 head is never longer.
-    public var maxHeaderListSize = 16_384
+    /// Set by `init`, which derives the two limits below from it.
+    public let maxHeaderListSize: Int
     /// Regular fields per request beyond which it is answered 431: HTTP1's HeaderTable holds 128,
     /// and the mapping adds Host and a framing line.
     public var maxHeaderFields = 126
