@@ -38,7 +38,7 @@ final class AttackTests: XCTestCase {
     }
 
     /// nghttp2 1.52 refuses streams beyond the limit while the client has not acknowledged the
-    /// SETTINGS that announced it; after that, exceeding it is a connection error (RFC 9113 §5.4
+    /// SETTINGS that announced it; after that, exceeding it is a connection error (RFC 9113 §5.4.1
     /// allows that for any stream error).
     func testStreamsBeyondAnAcknowledgedLimitEndTheConnection() {
         let h = Harness()

@@ -4,7 +4,7 @@ import XCTest
 /// One case per RFC 9113 / RFC 7541 requirement the server enforces: raw frames after the client
 /// preface and SETTINGS, and the exact error the server must answer with. A malformed message must
 /// never reach the data path as a `.request`. Where nghttp2 answers a stream error with a
-/// connection error, the table says so (RFC 9113 §5.4 lets an endpoint treat one as the other).
+/// connection error, the table says so (RFC 9113 §5.4.1 lets an endpoint treat one as the other).
 final class ConformanceTests: XCTestCase {
     enum Outcome {
         /// RST_STREAM on that stream with that code; the connection goes on.
@@ -154,7 +154,7 @@ final class ConformanceTests: XCTestCase {
         Case(rule: "6.5 SETTINGS on a stream", frames: Raw.frame(T.settings, 0, 1, []), outcome: .connection(.protocolError)),
         // §6.9: WINDOW_UPDATE.
         Case(rule: "6.9 connection WINDOW_UPDATE of 0", frames: Raw.windowUpdate(0, 0), outcome: .connection(.protocolError)),
-        // A stream error in the RFC; nghttp2 makes it a connection error, which §5.4 allows.
+        // A stream error in the RFC; nghttp2 makes it a connection error, which §5.4.1 allows.
         Case(rule: "6.9 stream WINDOW_UPDATE of 0", frames: post + Raw.windowUpdate(1, 0), outcome: .connection(.protocolError),
              requests: [1]),
         Case(rule: "6.9.1 connection window above 2^31-1", frames: Raw.windowUpdate(0, 0x7fff_ffff),
