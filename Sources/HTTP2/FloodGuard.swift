@@ -24,7 +24,7 @@ public struct H2Counters: Sendable {
     public var requests = 0
     /// RST_STREAM from the client for streams whose response was not complete.
     public var clientResets = 0
-    /// RST_STREAM the server sent because of the client, and 431 answers.
+    /// RST_STREAM the server sent because of the client, and 431 or 414 answers.
     public var streamErrors = 0
     /// SETTINGS, PING, PRIORITY and unknown frames.
     public var controlFrames = 0

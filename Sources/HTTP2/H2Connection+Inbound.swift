@@ -62,8 +62,8 @@ extension H2Connection {
             return 0
         }
         arena.truncate(to: block.start)
-        if block.fault == .tooLarge {
-            answerTooLarge(i)
+        if block.fault != .malformed {
+            answerTooLarge(i, status: block.fault == .uriTooLong ? 414 : 431)
             return stop(flood.streamError(now: now))
         }
         // Counted as a stream error when the RST_STREAM goes out, as nghttp2's own are.
@@ -96,7 +96,7 @@ extension H2Connection {
     func dataChunk(_ id: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32 {
         guard !bytes.isEmpty else { return 0 }
         guard let i = slotIndex(id), streams.slots[i].announced else {
-            // Not the data path's (answered 431, malformed): the connection window gets them back at once.
+            // Not the data path's (answered 431 or 414, malformed): the connection window gets them back at once.
             connectionCredit += bytes.count
             return 0
         }

@@ -32,8 +32,9 @@ extension H2Connection {
 
     /// Lends the next response body bytes (already de-chunked) to the stream; they are copied
     /// into DATA frames as the client's window allows, and `.bodyTaken` says when all were. Keep
-    /// `bytes` (and `trailers`) valid and unchanged until then. `endStream`: nothing follows but
-    /// `trailers`, a trailer section as after a chunked body ("name: value" CRLF lines).
+    /// `bytes` (and `trailers`) valid and unchanged until then. `endStream`: the body is complete
+    /// and nothing follows but `trailers`, a trailer section as after a chunked body ("name: value"
+    /// CRLF lines). An upstream that breaks off mid-body calls for `resetStream` instead.
     @discardableResult
     public func setBody(stream: Int32, bytes: UnsafeRawBufferPointer, endStream: Bool,
                         trailers: UnsafeRawBufferPointer? = nil) -> Bool {
@@ -78,12 +79,12 @@ extension H2Connection {
         terminate(code, limit: nil, detail: "closed by the server")
     }
 
-    /// The connection's own 431 for a header list over the limit, with the canned text body.
-    func answerTooLarge(_ i: Int) {
-        let canned = CannedResponse.bytes(status: 431)
+    /// The connection's own 431 (or 414) for a header list over the limit, with the canned text body.
+    func answerTooLarge(_ i: Int, status: Int) {
+        let canned = CannedResponse.bytes(status: status)
         let headLength = HeadScanner.headEnd(in: canned, searchFrom: 0)!
         guard let head = try? ResponseParser.parse(canned, headLength: headLength, requestMethod: .get, headers: cannedHeaders)
-        else { preconditionFailure("the canned 431 does not parse") }
+        else { preconditionFailure("a canned response does not parse") }
         ResponseMapping.fill(&nv, head: head, headers: cannedHeaders, source: canned)
         streams.slots[i].body = UnsafeRawBufferPointer(rebasing: canned[headLength...])
         streams.slots[i].bodyEOF = true

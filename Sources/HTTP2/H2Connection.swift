@@ -55,7 +55,7 @@ public final class H2Connection {
     /// Request body bytes to return to the connection window once nghttp2's callbacks are done.
     var connectionCredit = 0
     var nv: NVList
-    /// For the connection's own 431 answer.
+    /// For the connection's own 431 and 414 answers.
     lazy var cannedHeaders = HeaderTable(capacity: 8)
 
     /// Events buffered beyond this make `receive` stop between frames.

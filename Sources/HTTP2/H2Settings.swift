@@ -11,7 +11,8 @@ public struct H2Settings: Sendable {
     /// SETTINGS_MAX_FRAME_SIZE: the protocol's default, also the largest DATA frame sent.
     public var maxFrameSize = 16_384
     /// SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2: name + value + 32 per field). A request
-    /// beyond it is answered 431 and never reaches the data path; its HTTP/1.1 head is never longer.
+    /// beyond it is answered 431 (414 when :path alone is) and never reaches the data path; its
+    /// HTTP/1.1 head is never longer.
     /// Set by `init`, which derives the two limits below from it.
     public let maxHeaderListSize: Int
     /// Regular fields per request beyond which it is answered 431: HTTP1's HeaderTable holds 128,

@@ -3,6 +3,8 @@ enum BlockFault {
     case none
     /// Over `maxHeaderListSize` or `maxHeaderFields`: a request is answered 431.
     case tooLarge
+    /// A :path longer than the header list may be on its own: answered 414, as over HTTP/1.1.
+    case uriTooLong
     /// Malformed by a rule nghttp2 does not check (RFC 9113 §8.3.1): the stream is reset with PROTOCOL_ERROR.
     case malformed
 }
@@ -58,7 +60,8 @@ struct HeaderBlock {
         // Cookie crumbs become one line.
         if !pseudo && !(kind == .cookie && cookieCount > 0) { fieldCount += 1 }
         guard listSize <= limits.maxListSize && fieldCount <= limits.maxFields else {
-            fault = .tooLarge
+            let uriAlone = name.count + value.count + 32 > limits.maxListSize && FieldName.equals(name, ":path")
+            fault = uriAlone ? .uriTooLong : .tooLarge
             return nil
         }
         if pseudo {

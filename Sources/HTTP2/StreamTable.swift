@@ -3,7 +3,7 @@
 struct StreamSlot {
     var id: Int32 = 0
     /// A `.request` went to the data path, so a `.closed` or `.reset` will follow. Other streams
-    /// (answered 431, malformed) produce no events and their DATA is consumed on arrival.
+    /// (answered 431 or 414, malformed) produce no events and their DATA is consumed on arrival.
     var announced = false
     var responseSubmitted = false
     /// END_STREAM went out (response or trailers).

@@ -62,6 +62,17 @@ final class AttackTests: XCTestCase {
         XCTAssertNil(h.server.termination)
     }
 
+    func testPathOverTheLimitIsAnswered414() {
+        let h = Harness()
+        let client = TestClient()
+        let id = client.request([(":method", "GET"), (":scheme", "https"), (":path", "/" + String(repeating: "p", count: 17_000)),
+                                 (":authority", "example.com")])
+        h.pump(client)
+        XCTAssertEqual(client.streams[id]?.status, "414")
+        XCTAssertEqual(client.streams[id]?.body, Array("uri too long\n".utf8))
+        XCTAssertEqual(h.events(of: id), [])
+    }
+
     func testRapidReset() {
         let h = Harness()
         var attack = Raw.start
