@@ -317,6 +317,8 @@ H2 = {
     "hpack-dynamic-table": h2(0x02, START, frame(0x1, 0x5, 1, block(GET) + literal("x-big", "v" * 300, indexing=True)
                                                  + hpack_int(62, 7, 0x80) * 4)),
     "header-list-too-large": h2(0x02, START, headers(1, GET + [("x-big", "b" * 2000)])),
+    "path-too-long-tight": h2(0x82, START, headers(1, [(":method", "GET"), (":scheme", "https"), (":path", "/" + "p" * 1100),
+                                                       (":authority", "a")])),
     "malformed-uppercase": h2(0x02, START, headers(1, GET + [("X-Upper", "1")]), headers(3, GET)),
     "malformed-connection-field": h2(0x02, START, headers(1, GET + [("connection", "close")])),
     "malformed-pseudo-order": h2(0x02, START, headers(1, [(":method", "GET"), ("x", "1"), (":path", "/")])),
