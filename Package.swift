@@ -19,6 +19,10 @@ let package = Package(
         .target(name: "ProxyProtocol"),
         // The system OpenSSL (Debian's libssl-dev), with wrappers for the macros Swift cannot import.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        // The system nghttp2 (Debian's libnghttp2-dev 1.52 with its security backports).
+        .systemLibrary(name: "CNGHTTP2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
+        // HTTP/2 server sessions driven without I/O; each stream maps to one HTTP/1.1 exchange.
+        .target(name: "HTTP2", dependencies: ["CNGHTTP2", "HTTP1"]),
         // Non-blocking TLS sessions, certificate selection by SNI, the protocol policy.
         .target(name: "TLS", dependencies: ["COpenSSL", "EventLoop", "Config"]),
         // The system c-ares (Debian's libc-ares-dev): asynchronous DNS with sockets the caller polls.
@@ -47,5 +51,6 @@ let package = Package(
         .testTarget(name: "StatsTests", dependencies: ["Stats"]),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "COpenSSL", "Config"]),
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "EventLoop", "CLinux"]),
+        .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2", "HTTP1", "CNGHTTP2"]),
     ]
 )

@@ -251,6 +251,100 @@ CHUNKED = {
     "trailer-too-large": b"0\r\n" + b"".join(b"X-%d: %s\r\n" % (i, b"v" * 100) for i in range(170)) + b"\r\n",
 }
 
+
+# HTTP/2: FuzzHTTP2 reads a control byte (bit 0: prepend the client preface; bit 1: answer every
+# request; bit 2: hand request bodies back late; bit 3: GOAWAY after the first request; bit 4:
+# reset every third request; bits 5-6: time between pieces; bit 7: tight limits), then the
+# client's bytes. Frames and HPACK (literals without Huffman) are built here by hand.
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def frame(ftype, flags, stream, payload=b""):
+    return len(payload).to_bytes(3, "big") + bytes([ftype, flags]) + stream.to_bytes(4, "big") + payload
+
+
+def hpack_int(value, prefix_bits, first=0):
+    limit = (1 << prefix_bits) - 1
+    if value < limit:
+        return bytes([first | value])
+    out = [first | limit]
+    value -= limit
+    while value >= 128:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    return bytes(out + [value])
+
+
+def literal(name, value, indexing=False):
+    name, value = (x.encode() if isinstance(x, str) else x for x in (name, value))
+    return bytes([0x40 if indexing else 0x00]) + hpack_int(len(name), 7) + name + hpack_int(len(value), 7) + value
+
+
+def block(fields):
+    return b"".join(literal(n, v) for n, v in fields)
+
+
+def settings(*pairs):
+    return frame(0x4, 0, 0, b"".join(i.to_bytes(2, "big") + v.to_bytes(4, "big") for i, v in pairs))
+
+
+def headers(stream, fields, end_stream=True, end_headers=True):
+    return frame(0x1, (0x1 if end_stream else 0) | (0x4 if end_headers else 0), stream, block(fields))
+
+
+def data(stream, payload, end_stream=False):
+    return frame(0x0, 0x1 if end_stream else 0, stream, payload)
+
+
+GET = [(":method", "GET"), (":scheme", "https"), (":path", "/"), (":authority", "example.com")]
+POST = [(":method", "POST"), (":scheme", "https"), (":path", "/up"), (":authority", "example.com")]
+START = settings((0x3, 100), (0x4, 65535))
+
+
+def h2(control, *frames, preface=True):
+    return bytes([control | (0x01 if preface else 0)]) + b"".join(frames)
+
+
+H2 = {
+    "get": h2(0x02, START, headers(1, GET)),
+    "get-full-preface-in-input": bytes([0x02]) + PREFACE + START + headers(1, GET),
+    "get-tight": h2(0x82, START, headers(1, GET)),
+    "get-not-answered": h2(0x00, START, headers(1, GET + [("user-agent", "fuzz/1"), ("accept", "*/*")])),
+    "cookies": h2(0x02, START, headers(1, GET + [("cookie", "a=1"), ("x-a", "1"), ("cookie", "b=2"), ("cookie", "")])),
+    "host-without-authority": h2(0x02, START, headers(1, GET[:3] + [("host", "h.example:8080"), ("x-b", "2")])),
+    "host-equal-authority": h2(0x02, START, headers(1, GET + [("host", "EXAMPLE.com")])),
+    "options-asterisk": h2(0x02, START, headers(1, [(":method", "OPTIONS"), (":scheme", "https"), (":path", "*"),
+                                                  (":authority", "a")])),
+    "connect": h2(0x02, START, headers(1, [(":method", "CONNECT"), (":authority", "example.com:443")])),
+    "post-content-length": h2(0x02, START, headers(1, POST + [("content-length", "0005")], end_stream=False),
+                              data(1, b"hello", end_stream=True)),
+    "post-chunked-trailers": h2(0x06, START, headers(1, POST + [("te", "trailers")], end_stream=False),
+                                data(1, b"first"), data(1, b"second"), headers(1, [("x-sum", "1"), ("content-length", "3")])),
+    "post-padded": h2(0x02, START, headers(1, POST, end_stream=False), frame(0x0, 0x9, 1, b"\x03abc\x00\x00\x00")),
+    "post-window": h2(0x86, START, headers(1, POST, end_stream=False), data(1, b"x" * 100), data(1, b"y" * 50),
+                      frame(0x8, 0, 1, (1000).to_bytes(4, "big")), data(1, b"", end_stream=True)),
+    "continuation": h2(0x02, START, headers(1, GET[:2], end_headers=False), frame(0x9, 0x4, 1, block(GET[2:]))),
+    "many-streams": h2(0x02, START, *[headers(2 * i + 1, GET) for i in range(12)]),
+    "rapid-reset": h2(0x00, START, *[headers(2 * i + 1, POST, end_stream=False) + frame(0x3, 0, 2 * i + 1, b"\0\0\0\x08")
+                                      for i in range(8)]),
+    "server-resets": h2(0x12, START, *[headers(2 * i + 1, GET) for i in range(4)]),
+    "goaway-after-first": h2(0x0A, START, headers(1, GET), headers(3, GET)),
+    "client-goaway": h2(0x02, START, headers(1, GET), frame(0x7, 0, 0, b"\0\0\0\x01\0\0\0\0debug")),
+    "ping-priority-window": h2(0x62, START, frame(0x6, 0, 0, b"12345678"), frame(0x2, 0, 3, b"\0\0\0\0\x10"),
+                               frame(0x8, 0, 0, (1 << 20).to_bytes(4, "big")), headers(1, GET)),
+    "settings-ack-and-unknown": h2(0x02, START, frame(0x4, 0x1, 0), frame(0xFA, 0, 0, b"ext"), headers(1, GET)),
+    "hpack-dynamic-table": h2(0x02, START, frame(0x1, 0x5, 1, block(GET) + literal("x-big", "v" * 300, indexing=True)
+                                                 + hpack_int(62, 7, 0x80) * 4)),
+    "header-list-too-large": h2(0x02, START, headers(1, GET + [("x-big", "b" * 2000)])),
+    "path-too-long-tight": h2(0x82, START, headers(1, [(":method", "GET"), (":scheme", "https"), (":path", "/" + "p" * 1100),
+                                                       (":authority", "a")])),
+    "malformed-uppercase": h2(0x02, START, headers(1, GET + [("X-Upper", "1")]), headers(3, GET)),
+    "malformed-connection-field": h2(0x02, START, headers(1, GET + [("connection", "close")])),
+    "malformed-pseudo-order": h2(0x02, START, headers(1, [(":method", "GET"), ("x", "1"), (":path", "/")])),
+    "bad-preface": bytes([0x00]) + b"PRI * HTTP/1.1\r\n\r\nSM\r\n\r\n" + START,
+    "frame-too-large": h2(0x02, START, data(1, b"z" * 16385)),
+}
+
 EXAMPLE = os.path.join(HERE, "..", "proxy.conf.example")
 
 CONFIGS = {
@@ -410,6 +504,14 @@ DICTS = {
         "Content-Length: ", "Transfer-Encoding: ", "Host: ", "Trailer: ", "Connection: ", "TE: ", "X-Forwarded-For: ",
         "Forwarded: ",
     ],
+    "FuzzHTTP2": [
+        "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "\x00\x00\x00\x04\x00\x00\x00\x00\x00", "\x00\x00\x00\x04\x01\x00\x00\x00\x00",
+        "\x00\x00\x08\x06\x00\x00\x00\x00\x00", "\x01\x05\x00\x00\x00\x01", "\x00\x01\x00\x00\x00\x01",
+        "\x03\x00\x00\x00\x00\x01", "\x09\x04\x00\x00\x00\x01", "\x08\x00\x00\x00\x00\x00",
+        ":method", ":path", ":scheme", ":authority", ":status", ":protocol", "GET", "POST", "CONNECT", "OPTIONS",
+        "https", "example.com", "host", "cookie", "content-length", "te", "trailers", "connection", "expect",
+        "100-continue", "\x07:method\x03GET", "\x05:path\x01/", "\x40", "\x82", "\xbe", "\x3f\xe1\x1f",
+    ],
     "FuzzConfig": [
         "workers", "pid_file", "error_log", "drain_timeout", "max_connections", "stats", "backend",
         "frontend", "listen", "allow", "balance", "server", "health_check", "keepalive", "retries",
@@ -461,6 +563,7 @@ def main():
     write("FuzzChunked", CHUNKED)
     write("FuzzConfig", configs)
     write("FuzzProxyProtocol", PROXY)
+    write("FuzzHTTP2", H2)
     for target in DICTS:
         print(target, len(os.listdir(os.path.join(CORPUS, target))), "seeds")
 

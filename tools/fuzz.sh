@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
 SECONDS_PER_TARGET=${1:-${FUZZ_SECONDS:-15}}
 [ $# -gt 0 ] && shift
-ALL_TARGETS=(FuzzRequestHead FuzzResponseHead FuzzChunked FuzzConfig FuzzProxyProtocol)
+ALL_TARGETS=(FuzzRequestHead FuzzResponseHead FuzzChunked FuzzConfig FuzzProxyProtocol FuzzHTTP2)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL_TARGETS[@]}")
 ARTIFACTS=${FUZZ_ARTIFACTS:-/tmp/sluice-fuzz-artifacts}

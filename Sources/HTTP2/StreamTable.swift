@@ -1,0 +1,63 @@
+/// What the connection keeps per open stream. Streams are found through nghttp2's stream user
+/// data, which holds the slot index plus one.
+struct StreamSlot {
+    var id: Int32 = 0
+    /// A `.request` went to the data path, so a `.closed` or `.reset` will follow. Other streams
+    /// (answered 431 or 414, malformed) produce no events and their DATA is consumed on arrival.
+    var announced = false
+    var responseSubmitted = false
+    /// END_STREAM went out (response or trailers).
+    var responseEnded = false
+    /// The data path asked for the reset; it is not the client's fault.
+    var resetRequested = false
+    /// Request body bytes handed out in `.data` and not yet `consumed`.
+    var unconsumed = 0
+    /// The response body source: bytes the caller lent with `setBody`, how many were copied.
+    var body: UnsafeRawBufferPointer?
+    var bodyTaken = 0
+    var bodyEOF = false
+    var trailers: UnsafeRawBufferPointer?
+    /// The data provider returned DEFERRED; `setBody` must resume it.
+    var deferred = false
+
+    var bodyPending: Int { (body?.count ?? 0) - bodyTaken }
+}
+
+/// Fixed slots for the open streams, allocated once per connection.
+struct StreamTable {
+    let slots: UnsafeMutablePointer<StreamSlot>
+    let capacity: Int
+    private let freeList: UnsafeMutablePointer<Int32>
+    private var freeCount: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        slots = .allocate(capacity: capacity)
+        slots.initialize(repeating: StreamSlot(), count: capacity)
+        freeList = .allocate(capacity: capacity)
+        for i in 0..<capacity { freeList[i] = Int32(capacity - 1 - i) }
+        freeCount = capacity
+    }
+
+    func deallocate() {
+        slots.deinitialize(count: capacity)
+        slots.deallocate()
+        freeList.deallocate()
+    }
+
+    /// A fresh slot for stream `id`, or nil when all are taken.
+    mutating func allocate(_ id: Int32) -> Int? {
+        guard freeCount > 0 else { return nil }
+        freeCount -= 1
+        let i = Int(freeList[freeCount])
+        slots[i] = StreamSlot()
+        slots[i].id = id
+        return i
+    }
+
+    mutating func release(_ i: Int) {
+        slots[i] = StreamSlot()
+        freeList[freeCount] = Int32(i)
+        freeCount += 1
+    }
+}
