@@ -197,13 +197,15 @@ public struct FrontendConfig: Equatable, Sendable {
     public var maxBodySize: Int
     /// Forward request field names containing `_` (nginx's `underscores_in_headers`).
     public var underscoresInHeaders: Bool
+    /// Speak HTTP/2 to clients: ALPN `h2` on TLS listeners, the preface on cleartext ones.
+    public var http2: Bool
 
     public init(name: String, mode: FrontendMode = .http, listens: [ListenAddress] = [],
                 certificates: [CertificateConfig] = [], trustedProxies: [CIDR] = [],
                 routes: [RouteConfig] = [], defaultBackend: String? = nil,
                 accessLog: AccessLogConfig = AccessLogConfig(), headerTimeoutMs: Int = 10_000,
                 idleTimeoutMs: Int = 75_000, sendTimeoutMs: Int = 60_000, maxHeaderSize: Int = 16 * 1024,
-                maxBodySize: Int = 0, underscoresInHeaders: Bool = false) {
+                maxBodySize: Int = 0, underscoresInHeaders: Bool = false, http2: Bool = true) {
         self.name = name
         self.mode = mode
         self.listens = listens
@@ -218,6 +220,7 @@ public struct FrontendConfig: Equatable, Sendable {
         self.maxHeaderSize = maxHeaderSize
         self.maxBodySize = maxBodySize
         self.underscoresInHeaders = underscoresInHeaders
+        self.http2 = http2
     }
 }
 

@@ -67,6 +67,9 @@ extension Commands {
             b.size(t, name: "max_header_size", min: 1 << 10, max: 1 << 20)
         }.httpOnly,
         .setting("max_body_size", \.frontend.maxBodySize) { b, t in b.size(t, name: "max_body_size") }.httpOnly,
+        .setting("http2", \.frontend.http2) { b, t in
+            b.choice(t, in: "http2", [("on", true), ("off", false)])
+        }.httpOnly,
         .setting("underscores_in_headers", \.frontend.underscoresInHeaders) { b, t in
             b.choice(t, in: "underscores_in_headers", [("on", true), ("off", false)])
         }.httpOnly,

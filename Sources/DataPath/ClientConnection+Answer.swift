@@ -39,7 +39,7 @@ extension ClientConnection {
     /// Counts a finished request in this worker's stats and writes its access-log line.
     func account(_ e: Exchange, status: Int) {
         let counters = frontend.counters!
-        counters.requestStarted()
+        counters.requestStarted(e.requestProtocol)
         counters.response(status: status)
         loop.workerCounters.requestServed()
         var upstreamMicros: Int64 = -1

@@ -47,31 +47,45 @@ extension ClientConnection {
 
     /// While a request is in flight: `timeout read` between upstream bytes, and while the
     /// client is still sending its body, at most `timeout idle` between the client's bytes.
-    func exchangeDeadline() -> Int64 {
-        let read = Int64(exchange!.backend!.config.readTimeoutMs)
-        if exchange!.requestBody.done { return loop.now + read }
+    func exchangeDeadline() -> Int64 { deadline(for: exchange!) }
+
+    func deadline(for e: Exchange) -> Int64 {
+        let read = Int64(e.backend!.config.readTimeoutMs)
+        if e.requestBody.done { return loop.now + read }
         return loop.now + min(read, Int64(frontend.config.idleTimeoutMs))
     }
 
-    func exchangeTimedOut() {
-        let e = exchange!
+    /// What a timed-out exchange comes to, whatever its codec.
+    enum Expiry {
+        /// The connect (or its TLS handshake) took too long; another server or the answer.
+        case acquired(Exchange.Acquired)
+        /// The response had begun: it cannot be completed.
+        case cut
+        /// Answer the client with this status.
+        case answer(Int)
+    }
+
+    func expire(_ e: inout Exchange) -> Expiry {
         if let up = e.upstream, up.phase != .ready {
             loop.logger.warn("connect to \(e.serverName) timed out")
-            acquired(exchange!.connectFailed(for: self))
-        } else if e.responseStarted {
-            close()
-        } else if !e.requestBody.done {
+            return .acquired(e.connectFailed(for: self))
+        }
+        if e.responseStarted { return .cut }
+        if !e.requestBody.done {
             // The client stopped sending its body: its fault, not the upstream's (as nginx's
             // client_body_timeout), so no failure is counted against the server.
-            respond(status: 408)
-        } else {
-            loop.logger.warn("upstream \(e.serverName) did not answer within timeout read")
-            exchange!.recordUpstreamFailure(loop)
-            if e.mayRetry {
-                acquired(exchange!.retry(for: self, failing: 504))
-            } else {
-                respond(status: 504)
-            }
+            return .answer(408)
+        }
+        loop.logger.warn("upstream \(e.serverName) did not answer within timeout read")
+        e.recordUpstreamFailure(loop)
+        return e.mayRetry ? .acquired(e.retry(for: self, failing: 504)) : .answer(504)
+    }
+
+    func exchangeTimedOut() {
+        switch expire(&exchange!) {
+        case .acquired(let outcome): acquired(outcome)
+        case .cut: close()
+        case .answer(let status): respond(status: status)
         }
     }
 

@@ -6,6 +6,17 @@ extension ClientConnection {
     /// Waiting for a complete request head (the first one or the next on a keep-alive connection).
     func stepWaiting() -> Bool {
         let limit = frontend.config.maxHeaderSize
+        if fresh && frontend.config.http2 && !input.isEmpty {
+            switch startsWithPreface {
+            case true?:
+                startHTTP2()
+                return true
+            case nil:
+                return readHead()  // the rest of the preface (or of what turns out not to be it)
+            case false?:
+                fresh = false
+            }
+        }
         if !input.isEmpty {
             // RFC 9112 §2.2: empty lines before a request line are ignored.
             input.start += HeadScanner.leadingEmptyLines(in: input.bytes)
@@ -23,6 +34,11 @@ extension ClientConnection {
                 return true
             }
         }
+        return readHead()
+    }
+
+    /// Reads more of a request head.
+    private func readHead() -> Bool {
         if endpoint.eof {
             close()
             return false
@@ -75,17 +91,8 @@ extension ClientConnection {
         e.closeAfterResponse = !head.keepAlive || loop.draining
         exchange = e
         phase = .exchange
-        if case .contentLength(let n) = head.framing, frontend.config.maxBodySize > 0, n > frontend.config.maxBodySize {
-            respond(status: 413)
-            return
-        }
-        guard let route = frontend.router.route(head, input.bytes) else {
-            respond(status: 404)
-            return
-        }
-        exchange!.backend = runtime.backends[route]
-        guard rewrite(head, headLength: headLength) else {
-            respond(status: 431)
+        if let status = prepare(&exchange!, head: head, source: input.bytes) {
+            respond(status: status)
             return
         }
         input.start += headLength
@@ -96,19 +103,26 @@ extension ClientConnection {
         acquired(exchange!.acquireUpstream(for: self))
     }
 
-    /// Writes the head to send upstream into the exchange's `requestHead`.
-    private func rewrite(_ head: RequestHead, headLength: Int) -> Bool {
-        loop.buffers.take(&exchange!.requestHead)
-        let out = UnsafeMutableRawBufferPointer(start: exchange!.requestHead.base, count: loop.buffers.size)
+    /// What every parsed request goes through before it may go upstream, whatever codec it came
+    /// by: the body limit, the route, the rewritten head (into the exchange's `requestHead`).
+    /// nil when it may go; else the status to answer with.
+    func prepare(_ e: inout Exchange, head: RequestHead, source: UnsafeRawBufferPointer) -> Int? {
+        if case .contentLength(let n) = head.framing, frontend.config.maxBodySize > 0, n > frontend.config.maxBodySize {
+            return 413
+        }
+        guard let route = frontend.router.route(head, source) else { return 404 }
+        e.backend = runtime.backends[route]
+        loop.buffers.take(&e.requestHead)
+        let out = UnsafeMutableRawBufferPointer(start: e.requestHead.base, count: loop.buffers.size)
         let written = peer.withBytes { peerText in
             let context = ForwardContext(peer: peerText, port: listener.portText, https: listener.https, trusted: trusted,
                                          upstreamHTTP10: head.version == .http10,
                                          keepUnderscores: frontend.config.underscoresInHeaders)
-            return RequestRewriter.write(head, headers: loop.headers, source: input.bytes, context: context, into: out)
+            return RequestRewriter.write(head, headers: loop.headers, source: source, context: context, into: out)
         }
-        guard let written else { return false }
-        exchange!.requestHead.end = written
-        return true
+        guard let written else { return 431 }
+        e.requestHead.end = written
+        return nil
     }
 
     /// Marks request body bytes that arrived in `input` as ready to forward. Returns false when

@@ -13,7 +13,7 @@ import TLS
 /// response bodies go to the client straight from the upstream connection's input. A side is
 /// read again only once what was read from it has been written, which is the backpressure.
 final class ClientConnection {
-    enum Phase { case handshake, waiting, exchange, tunnel, closing, closed }
+    enum Phase { case handshake, waiting, exchange, tunnel, http2, closing, closed }
 
     let id: Int32
     unowned(unsafe) let loop: Loop
@@ -29,7 +29,12 @@ final class ClientConnection {
     var writeDeferred = false
     var input = Buffer()
     var output = Buffer()
+    /// The exchange in flight (HTTP/1.1, or the tunnel of `mode tcp`).
     var exchange: Exchange?
+    /// The streams and engine, once the connection speaks HTTP/2.
+    var h2: H2Codec?
+    /// No request came yet: the HTTP/2 preface may still open the connection.
+    var fresh = true
     /// The first byte of the next request head has arrived: its `timeout header` runs.
     var headStarted = false
     var scanFrom = 0
@@ -82,6 +87,7 @@ final class ClientConnection {
             case .waiting: progressed = stepWaiting()
             case .exchange: progressed = stepExchange()
             case .tunnel: progressed = stepTunnel()
+            case .http2: progressed = stepHTTP2()
             case .closing: progressed = stepClosing()
             }
             if !progressed { return }
@@ -110,6 +116,8 @@ final class ClientConnection {
         case .done:
             if frontend.isTCP {
                 startTunnelExchange()
+            } else if endpoint.tls?.negotiatedH2 == true {
+                startHTTP2()
             } else {
                 phase = .waiting
             }
@@ -135,6 +143,16 @@ final class ClientConnection {
         reject(status: 400, answer: CannedResponse.tlsRequired)
     }
 
+    /// The worker begins to drain: the exchange in flight is the last one (HTTP/1.1), or the
+    /// client is told with GOAWAY which streams will still be served (HTTP/2).
+    func beginDrain() {
+        exchange?.closeAfterResponse = true
+        if let codec = h2 {
+            codec.engine.goAwayGracefully()
+            drive()
+        }
+    }
+
     /// Called by the worker's deadline sweep.
     func timedOut() {
         switch phase {
@@ -146,6 +164,8 @@ final class ClientConnection {
             if headStarted || !input.isEmpty { reject(status: 408) } else { close() }
         case .exchange:
             exchangeTimedOut()
+        case .http2:
+            http2TimedOut()
         case .tunnel, .closing:
             close()
         }
@@ -155,6 +175,7 @@ final class ClientConnection {
     /// Closes everything this connection holds and leaves the worker's table.
     func close() {
         guard phase != .closed else { return }
+        closeHTTP2()
         if var e = exchange {
             exchange = nil
             // 499 as nginx: the client went away before a response head was sent.

@@ -70,24 +70,25 @@ extension Exchange {
             upstreamKeepAlive = false
             return .brokenBody
         }
-        if responseBody.done && up.input.count > responseBody.ready {
+        let kept = responseBody.ready + responseBody.trailerLength
+        if responseBody.done && up.input.count > kept {
             // Bytes after the end of the response: the connection cannot be trusted again.
             upstreamKeepAlive = false
-            up.input.end = up.input.start + responseBody.ready
+            up.input.end = up.input.start + kept
         }
         return responseBody.ready > before ? .body : .needMore
     }
 
     /// The head the last `.head` event reported has been delivered (or skipped): consume it and,
-    /// for a final head, start the body.
-    mutating func took(head: ResponseHead, length: Int, loop: Loop) {
+    /// for a final head, start the body (`dechunk` for an HTTP/2 client).
+    mutating func took(head: ResponseHead, length: Int, loop: Loop, dechunk: Bool = false) {
         upstream!.input.start += length
         guard !head.isInterim else { return }
         responseHeadDone = true
         responseStarted = true
         status = head.status
         upstreamKeepAlive = head.keepAlive
-        responseBody = BodyProgress(head.framing)
+        responseBody = BodyProgress(head.framing, dechunk: dechunk)
         // No retry once the response has begun: the rewritten request head is not needed.
         loop.buffers.give(&requestHead)
     }

@@ -1,6 +1,7 @@
 import Balancer
 import EventLoop
 import HTTP1
+import Stats
 
 /// One request and its response: every piece of state that belongs to them, created when the
 /// request head is parsed (or when the proxy must answer before that) and dropped when the
@@ -12,6 +13,8 @@ import HTTP1
 struct Exchange {
     enum Kind { case http, tcp }
     let kind: Kind
+    /// The request came as an HTTP/2 stream.
+    var http2 = false
     /// Known when the head was parsed; `nil` when the proxy answers before (400, 408, ...).
     let request: RequestFacts?
     let startMicros: Int64
@@ -75,6 +78,13 @@ struct Exchange {
     }
 
     var serverName: String { server?.name ?? "?" }
+
+    /// For the per-protocol request counts (a request answered before its head was parsed counts
+    /// as HTTP/1.1, unless it came as an HTTP/2 stream).
+    var requestProtocol: FrontendCounters.RequestProtocol {
+        if http2 { return .http2 }
+        return request?.http10 == true ? .http10 : .http11
+    }
 }
 
 /// What the parsed request head said, as far as the exchange needs it after parsing.

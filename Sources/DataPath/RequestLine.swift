@@ -32,12 +32,20 @@ struct RequestLine {
 
     init() {}
 
-    /// The fields of a parsed request head.
-    init(_ head: RequestHead, headers: HeaderTable, source: UnsafeRawBufferPointer, storage: UnsafeMutableRawPointer) {
+    /// The fields of a parsed request head; `http2`: it came as an HTTP/2 stream (its HTTP/1.1
+    /// form was parsed), logged as `HTTP/2.0`.
+    init(_ head: RequestHead, headers: HeaderTable, source: UnsafeRawBufferPointer, storage: UnsafeMutableRawPointer,
+         http2: Bool = false) {
         self.storage = storage
         methodLength = copy(source, 0, head.methodEnd, to: 0, capacity: Self.methodCapacity)
         targetLength = copy(source, head.targetStart, head.targetEnd, to: Self.targetAt, capacity: Self.targetCapacity)
-        protocolLength = copy(source, head.targetEnd + 1, head.targetEnd + 9, to: Self.protocolAt, capacity: Self.protocolCapacity)
+        if http2 {
+            let version: StaticString = "HTTP/2.0"
+            protocolLength = copy(UnsafeRawBufferPointer(start: version.utf8Start, count: version.utf8CodeUnitCount),
+                                  0, version.utf8CodeUnitCount, to: Self.protocolAt, capacity: Self.protocolCapacity)
+        } else {
+            protocolLength = copy(source, head.targetEnd + 1, head.targetEnd + 9, to: Self.protocolAt, capacity: Self.protocolCapacity)
+        }
         for i in 0..<headers.count {
             let f = headers[i]
             guard f.known == .other else { continue }

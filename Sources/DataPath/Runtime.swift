@@ -40,7 +40,7 @@ public final class Runtime {
             guard let slot = stats.frontendSlot(named: fe.name) else { throw ProxyError("too many frontends for the stats region") }
             var tls: TLSServerContext?
             if !fe.certificates.isEmpty {
-                do { tls = try TLSServerContext(certificates: fe.certificates) } catch {
+                do { tls = try TLSServerContext(certificates: fe.certificates, http2: fe.http2 && fe.mode == .http) } catch {
                     throw ProxyError("frontend \(fe.name): \(error)")
                 }
             }

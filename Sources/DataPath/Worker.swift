@@ -213,7 +213,7 @@ final class Worker {
         }
         acceptPaused = true
         loop.clients.forEach { connection in
-            connection.exchange?.closeAfterResponse = true
+            connection.beginDrain()
             // An idle keep-alive client gets a second's grace: a request it sent at this very
             // moment is still answered rather than cut off.
             if connection.phase == .waiting && !connection.headStarted && connection.input.isEmpty {

@@ -63,7 +63,7 @@ extension H2Connection {
         }
         arena.truncate(to: block.start)
         if block.fault != .malformed {
-            answerTooLarge(i, status: block.fault == .uriTooLong ? 414 : 431)
+            answer(i, status: block.fault == .uriTooLong ? 414 : 431)
             return stop(flood.streamError(now: now))
         }
         // Counted as a stream error when the RST_STREAM goes out, as nghttp2's own are.

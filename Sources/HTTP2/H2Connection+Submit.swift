@@ -79,8 +79,17 @@ extension H2Connection {
         terminate(code, limit: nil, detail: "closed by the server")
     }
 
-    /// The connection's own 431 (or 414) for a header list over the limit, with the canned text body.
-    func answerTooLarge(_ i: Int, status: Int) {
+    /// Answers a stream with one of the proxy's own responses (`CannedResponse`: 502, 503, 504,
+    /// 413...), head and body; false when the stream is gone or already has a response.
+    @discardableResult
+    public func answer(stream: Int32, status: Int) -> Bool {
+        guard let i = slotIndex(stream), streams.slots[i].announced, !streams.slots[i].responseSubmitted else { return false }
+        return answer(i, status: status)
+    }
+
+    /// Submits `CannedResponse.bytes(status:)`: its head as HEADERS, its text as the body.
+    @discardableResult
+    func answer(_ i: Int, status: Int) -> Bool {
         let canned = CannedResponse.bytes(status: status)
         let headLength = HeadScanner.headEnd(in: canned, searchFrom: 0)!
         guard let head = try? ResponseParser.parse(canned, headLength: headLength, requestMethod: .get, headers: cannedHeaders)
@@ -88,7 +97,7 @@ extension H2Connection {
         ResponseMapping.fill(&nv, head: head, headers: cannedHeaders, source: canned)
         streams.slots[i].body = UnsafeRawBufferPointer(rebasing: canned[headLength...])
         streams.slots[i].bodyEOF = true
-        _ = submitFinal(i, withBody: true)
+        return submitFinal(i, withBody: true)
     }
 
     /// Submits the final response in `nv`, with the data provider when a body follows.

@@ -19,8 +19,8 @@ extension StatsRenderer {
                                columns: ["pid", "generation", "active conns", "requests", "restarts"],
                                rows: s.workers.map(workerRow))
         page += HTMLPage.table(title: "Frontends",
-                               columns: ["name", "active conns", "total conns", "req/s", "requests", "bytes in", "bytes out"]
-                                   + StatusClass.labels,
+                               columns: ["name", "active conns", "total conns", "h2 conns", "h2 streams", "req/s", "requests",
+                                         "HTTP/1.x", "HTTP/2", "bytes in", "bytes out"] + StatusClass.labels,
                                rows: s.frontends.map(frontendRow))
         for b in s.backends {
             let times = b.histogram.count == 0 ? ""
@@ -54,7 +54,10 @@ extension StatsRenderer {
     private static func frontendRow(_ f: FrontendSnapshot) -> [String] {
         let v = f.values
         return [HTMLPage.escape(f.name), String(v.connectionsActive), String(v.connectionsTotal),
-                NumberText.fixed(f.requestRate, digits: 1), String(v.requestsTotal), HTMLPage.bytes(v.bytesIn), HTMLPage.bytes(v.bytesOut)]
+                "\(v.http2ConnectionsActive) / \(v.http2ConnectionsTotal)", String(v.http2StreamsTotal),
+                NumberText.fixed(f.requestRate, digits: 1), String(v.requestsTotal),
+                String(v.requestsByProtocol[0] + v.requestsByProtocol[1]), String(v.requestsByProtocol[2]),
+                HTMLPage.bytes(v.bytesIn), HTMLPage.bytes(v.bytesOut)]
             + classCells(v.responses)
     }
 

@@ -39,8 +39,17 @@ extension StatsRenderer {
             ("bytes_in", String(f.values.bytesIn)),
             ("bytes_out", String(f.values.bytesOut)),
             ("responses", responses(f.values.responses)),
+            ("requests_by_protocol", JSON.object(zip(Self.protocols, f.values.requestsByProtocol).map { ($0, String($1)) })),
+            ("http2", JSON.object([
+                ("connections_active", String(f.values.http2ConnectionsActive)),
+                ("connections_total", String(f.values.http2ConnectionsTotal)),
+                ("streams_total", String(f.values.http2StreamsTotal)),
+            ])),
         ])
     }
+
+    /// The protocol names requests are counted under, in `FrontendValues.requestsByProtocol` order.
+    static let protocols = ["HTTP/1.0", "HTTP/1.1", "HTTP/2.0"]
 
     private static func backend(_ b: BackendSnapshot) -> String {
         JSON.object([

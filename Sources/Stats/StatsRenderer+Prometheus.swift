@@ -41,6 +41,9 @@ extension StatsRenderer {
             ("requests_total", .counter, "Requests received.", \.requestsTotal),
             ("bytes_in_total", .counter, "Bytes received from clients.", \.bytesIn),
             ("bytes_out_total", .counter, "Bytes sent to clients.", \.bytesOut),
+            ("http2_connections_active", .gauge, "Client connections speaking HTTP/2.", \.http2ConnectionsActive),
+            ("http2_connections_total", .counter, "Client connections that spoke HTTP/2.", \.http2ConnectionsTotal),
+            ("http2_streams_total", .counter, "HTTP/2 streams opened by clients.", \.http2StreamsTotal),
         ]
         for (suffix, kind, help, value) in metrics {
             let name = "sluice_frontend_" + suffix
@@ -52,6 +55,13 @@ extension StatsRenderer {
         for f in frontends {
             for (code, count) in zip(StatusClass.labels, f.values.responses) {
                 out.sample(name, [("frontend", f.name), ("code", code)], count)
+            }
+        }
+        let byProtocol = "sluice_frontend_requests_by_protocol_total"
+        out.family(byProtocol, .counter, "Requests received by protocol.")
+        for f in frontends {
+            for (proto, count) in zip(StatsRenderer.protocols, f.values.requestsByProtocol) {
+                out.sample(byProtocol, [("frontend", f.name), ("protocol", proto)], count)
             }
         }
     }

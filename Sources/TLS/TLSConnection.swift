@@ -90,6 +90,14 @@ public struct TLSConnection {
     /// After a `.wouldBlock` (or `.wantWrite`): true when OpenSSL waits for the socket to become writable.
     public var wantsWrite: Bool { SSL_want(ssl) == SSL_WRITING }
 
+    /// Whether ALPN agreed on `h2`.
+    public var negotiatedH2: Bool {
+        var name: UnsafePointer<UInt8>?
+        var length: UInt32 = 0
+        SSL_get0_alpn_selected(ssl, &name, &length)
+        return length == 2 && name?[0] == 0x68 && name?[1] == 0x32
+    }
+
     /// The ALPN protocol agreed on, nil when none.
     public var negotiatedProtocol: String? {
         var name: UnsafePointer<UInt8>?

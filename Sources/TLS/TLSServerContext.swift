@@ -11,7 +11,8 @@ public final class TLSServerContext: @unchecked Sendable {
     let contexts: [OpaquePointer]
     let selector: ServerNameSelector
 
-    public init(certificates: [CertificateConfig]) throws(TLSError) {
+    /// `http2`: offer `h2` in ALPN (before `http/1.1`).
+    public init(certificates: [CertificateConfig], http2: Bool = false) throws(TLSError) {
         guard !certificates.isEmpty else { throw TLSError("a TLS listener needs a certificate") }
         var contexts: [OpaquePointer] = []
         do throws(TLSError) {
@@ -23,7 +24,7 @@ public final class TLSServerContext: @unchecked Sendable {
                 }
                 // Stateless tickets resume sessions; a per-worker server cache would only cost memory.
                 sl_ctx_set_session_cache_mode(ctx, Int(SSL_SESS_CACHE_OFF))
-                SSL_CTX_set_alpn_select_cb(ctx, selectHTTP11, nil)
+                SSL_CTX_set_alpn_select_cb(ctx, http2 ? selectH2OrHTTP11 : selectHTTP11, nil)
             }
         } catch {
             contexts.forEach { SSL_CTX_free($0) }

@@ -201,9 +201,17 @@ final class ValidationTests: XCTestCase {
             ("max_body_size 1m;", "max_body_size"),
             ("timeout send 5s;", "timeout send"),
             ("underscores_in_headers on;", "underscores_in_headers"),
+            ("http2 off;", "http2"),
         ] {
             assertErrors(tcpFrontend("    " + line), ["4:5: \"\(directive)\" directive is not allowed in a tcp frontend"])
         }
+    }
+
+    func testHTTP2IsOnUnlessTurnedOff() throws {
+        XCTAssertEqual(parsed(minimalConfig())?.frontends[0].http2, true)
+        XCTAssertEqual(parsed(minimalConfig(frontendBody: "    http2 off;"))?.frontends[0].http2, false)
+        assertErrors(minimalConfig(frontendBody: "    http2 maybe;"),
+                     [#"7:11: invalid value "maybe" in "http2" directive, expected on or off"#])
     }
 
     func testUnderscoresInHeaders() throws {

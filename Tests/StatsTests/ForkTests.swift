@@ -19,7 +19,7 @@ final class ForkTests: XCTestCase {
                 // Child: only counter updates, then leave without running any test machinery.
                 let area = region.area(slot)
                 for _ in 0..<1000 {
-                    area.frontend(fe).requestStarted()
+                    area.frontend(fe).requestStarted(.http2)
                     area.frontend(fe).response(status: 200)
                     area.server(srv).requestStarted()
                     shared.requestStarted()
@@ -43,6 +43,7 @@ final class ForkTests: XCTestCase {
 
         XCTAssertEqual(region.frontendValues(fe).requestsTotal, 2000)
         XCTAssertEqual(region.frontendValues(fe).responses[1], 2000)
+        XCTAssertEqual(region.frontendValues(fe).requestsByProtocol, [0, 0, 2000])
         let s = region.serverValues(srv)
         XCTAssertEqual(s.requestsTotal, 2000)
         XCTAssertEqual(s.activeRequests, 0)

@@ -74,12 +74,16 @@ final class StatsRegionTests: XCTestCase {
         f.connectionOpened()
         f.connectionOpened()
         f.connectionClosed()
-        f.requestStarted()
+        f.requestStarted(.http11)
         f.bytesIn(100)
         f.bytesOut(2500)
         for status in [101, 200, 204, 302, 404, 502, 503, 42, 999] { f.response(status: status) }
+        f.http2Opened()
+        f.http2Stream()
         let expected = FrontendValues(connectionsActive: 1, connectionsTotal: 2, requestsTotal: 1,
-                                      bytesIn: 100, bytesOut: 2500, responses: [2, 2, 1, 1, 3])
+                                      bytesIn: 100, bytesOut: 2500, responses: [2, 2, 1, 1, 3],
+                                      http2ConnectionsActive: 1, http2ConnectionsTotal: 1, http2StreamsTotal: 1,
+                                      requestsByProtocol: [0, 1, 0])
         XCTAssertEqual(f.read(), expected)
         XCTAssertEqual(r.frontendValues(slot), expected)
     }
@@ -135,7 +139,7 @@ final class StatsRegionTests: XCTestCase {
         for slot in [a, b] {
             let area = r.area(slot)
             area.frontend(fe).connectionOpened()
-            area.frontend(fe).requestStarted()
+            area.frontend(fe).requestStarted(.http11)
             area.frontend(fe).response(status: 200)
             area.server(srv).requestStarted()
             r.shared(server: srv).requestStarted()

@@ -53,7 +53,13 @@ final class ServerNameSelectorTests: XCTestCase {
 
 final class ALPNTests: XCTestCase {
     private func offset(_ list: [UInt8]) -> Int? {
-        list.withUnsafeBufferPointer { ALPN.http11Offset(in: $0) }
+        list.withUnsafeBufferPointer { ALPN.offset(of: ALPN.http11, in: $0) }
+    }
+
+    private func choice(_ list: [UInt8], http2: Bool) -> String? {
+        list.withUnsafeBufferPointer { buffer in
+            ALPN.choose(from: buffer, http2: http2).map { String(decoding: list[$0.0..<$0.0 + Int($0.1)], as: UTF8.self) }
+        }
     }
 
     private func wire(_ names: String...) -> [UInt8] {
@@ -74,5 +80,14 @@ final class ALPNTests: XCTestCase {
     func testRefusesMalformedLists() {
         XCTAssertNil(offset([9] + Array("http/1.1".utf8)))
         XCTAssertNil(offset([0] + wire("http/1.1")))
+    }
+
+    /// The server's preference: h2 when the frontend speaks it, whatever the client's order.
+    func testChoosesH2FirstWhenEnabled() {
+        XCTAssertEqual(choice(wire("http/1.1", "h2"), http2: true), "h2")
+        XCTAssertEqual(choice(wire("http/1.1", "h2"), http2: false), "http/1.1")
+        XCTAssertEqual(choice(wire("h2"), http2: true), "h2")
+        XCTAssertNil(choice(wire("h2"), http2: false), "an h2-only client of an http2-off frontend is refused")
+        XCTAssertNil(choice(wire("h2c", "spdy/3"), http2: true))
     }
 }

@@ -1,0 +1,406 @@
+import EventLoop
+import HTTP1
+import HTTP2
+
+/// HTTP/2 to clients: the engine (`H2Connection`) frames, decodes and enforces the protocol;
+/// each stream becomes one exchange on a pooled HTTP/1.1 upstream connection, with the same
+/// parsing, routing, rewriting, retries and accounting as an HTTP/1.1 request.
+extension ClientConnection {
+    /// The client connection preface (RFC 9113 §3.4).
+    static let preface: StaticString = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+    /// Whether `input` starts with the preface: `nil` while too few bytes arrived to tell.
+    var startsWithPreface: Bool? {
+        let bytes = input.bytes
+        let n = min(bytes.count, Self.preface.utf8CodeUnitCount)
+        for i in 0..<n where bytes[i] != Self.preface.utf8Start[i] { return false }
+        return n == Self.preface.utf8CodeUnitCount ? true : nil
+    }
+
+    /// From now on the connection speaks HTTP/2 (ALPN `h2`, or the preface on a cleartext port).
+    func startHTTP2() {
+        var settings = H2Settings(maxHeaderListSize: frontend.config.maxHeaderSize)
+        // A stream's request body waits in one pooled buffer: its window leaves room there for
+        // the chunk framing added to each DATA payload.
+        settings.initialStreamWindow = loop.buffers.size - 8192
+        h2 = H2Codec(engine: H2Connection(settings: settings, now: loop.now), now: loop.now)
+        if loop.draining { h2!.engine.goAwayGracefully() }
+        phase = .http2
+        frontend.counters.http2Opened()
+    }
+
+    func stepHTTP2() -> Bool {
+        let codec = h2!
+        var progressed = false
+        if input.isEmpty && endpoint.readable && !endpoint.eof && codec.engine.wantsRead {
+            switch loop.read(&endpoint, into: &input) {
+            case .bytes(let n):
+                frontend.counters.bytesIn(n)
+                progressed = true
+            case .wouldBlock, .endOfFile:
+                break
+            case .failed:
+                close()
+                return false
+            }
+        }
+        if !input.isEmpty {
+            let result = codec.engine.receive(input.bytes, now: loop.now)
+            // Before `input` moves: the events' body bytes point into it.
+            handleEvents(codec)
+            switch result {
+            case .consumed(let n):
+                input.start += n
+                if n > 0 { progressed = true }
+            case .fatal:
+                input.start = input.end
+                if let why = codec.engine.termination { loop.logger.info("HTTP/2 client \(peer.string): \(why)") }
+            }
+            if input.isEmpty { loop.buffers.give(&input) }
+        }
+        for i in codec.streams.indices where stepStream(codec, i) { progressed = true }
+        if produceFrames(codec) { progressed = true }
+        if sendToClient() { progressed = true }
+        handleEvents(codec)
+        if (!codec.engine.wantsRead && !codec.engine.wantsWrite && output.isEmpty) || (endpoint.eof && input.isEmpty) {
+            close()
+            return false
+        }
+        updateDeadline(codec)
+        return progressed
+    }
+
+    /// Copies the engine's frames into `output` while there is room.
+    private func produceFrames(_ codec: H2Codec) -> Bool {
+        guard codec.engine.hasOutput else { return false }
+        loop.buffers.take(&output)
+        output.compact()
+        var produced = false
+        while codec.engine.hasOutput && output.end < loop.buffers.size {
+            let n = codec.engine.produceOutput(into: UnsafeMutableRawBufferPointer(start: output.base! + output.end,
+                                                                                    count: loop.buffers.size - output.end))
+            if n == 0 { break }
+            output.end += n
+            produced = true
+        }
+        if output.isEmpty { loop.buffers.give(&output) }
+        return produced
+    }
+
+    private func handleEvents(_ codec: H2Codec) {
+        while let event = codec.engine.nextEvent() {
+            switch event {
+            case .request(let r): openStream(codec, r)
+            case .data(let id, let bytes, let end): streamBody(codec, id, bytes: bytes, trailers: nil, end: end)
+            case .trailers(let id, let fields): streamBody(codec, id, bytes: nil, trailers: codec.engine.bytes(of: fields), end: true)
+            case .bodyTaken(let id): bodyTaken(codec, id)
+            case .reset(let id, _): endStream(codec, id, complete: false)
+            case .closed(let id): endStream(codec, id, complete: true)
+            }
+        }
+    }
+
+    // MARK: Streams opening and ending
+
+    private func openStream(_ codec: H2Codec, _ r: H2Request) {
+        frontend.counters.http2Stream()
+        loop.buffers.take(&codec.scratch)
+        let written = codec.engine.writeHead(of: r, into: UnsafeMutableRawBufferPointer(start: codec.scratch.base, count: loop.buffers.size))
+        let source = UnsafeRawBufferPointer(start: codec.scratch.base, count: written ?? 0)
+        var stream = H2Stream(id: r.stream, exchange: Exchange(.http, request: nil, startMicros: loop.nowMicros),
+                              chunked: r.isChunked, deadline: loop.now + Int64(frontend.config.headerTimeoutMs))
+        stream.exchange.http2 = true
+        if frontend.accessLog != nil {
+            stream.logStorage = codec.spareLogStorage.popLast() ?? .allocate(byteCount: RequestLine.storageSize, alignment: 8)
+        }
+        do throws(HTTPError) {
+            // What HTTP/2 let through is checked again as HTTP/1.1, as any request.
+            let head = try RequestParser.parse(source, headLength: source.count, headers: loop.headers)
+            var e = Exchange(.http, request: RequestFacts(method: head.method, http10: false, upgrade: false, keepAlive: true),
+                             startMicros: loop.nowMicros)
+            e.http2 = true
+            if let storage = stream.logStorage {
+                e.logLine = RequestLine(head, headers: loop.headers, source: source, storage: storage, http2: true)
+            }
+            e.requestBody = BodyProgress(head.framing)
+            stream.exchange = e
+            codec.streams.append(stream)
+            let i = codec.streams.count - 1
+            if let status = prepare(&codec.streams[i].exchange, head: head, source: source) {
+                answerStream(&codec.streams[i], status: status)
+            } else {
+                let outcome = codec.streams[i].exchange.acquireUpstream(for: self)
+                streamAcquired(&codec.streams[i], outcome)
+            }
+        } catch {
+            loop.logger.debug("rejected HTTP/2 request from \(peer.string): \(error.status) \(error.reason)")
+            if let storage = stream.logStorage { stream.exchange.logLine = RequestLine(rejected: source, storage: storage) }
+            codec.streams.append(stream)
+            answerStream(&codec.streams[codec.streams.count - 1], status: error.status)
+        }
+        loop.buffers.give(&codec.scratch)
+    }
+
+    /// The stream is gone: complete (its response went out whole) or reset (by the client, an
+    /// error, or the proxy).
+    private func endStream(_ codec: H2Codec, _ id: Int32, complete: Bool) {
+        guard let i = codec.index(of: id) else { return }
+        codec.streams.swapAt(i, codec.streams.count - 1)
+        var s = codec.streams.removeLast()
+        finish(&s, complete: complete)
+        if let storage = s.logStorage { codec.spareLogStorage.append(storage) }
+        if codec.streams.isEmpty { codec.idleSince = loop.now }
+    }
+
+    /// Accounts a stream's exchange and lets go of what it holds.
+    private func finish(_ s: inout H2Stream, complete: Bool) {
+        var reusable = false
+        if complete && s.exchange.upstream != nil {
+            s.exchange.server?.recordSuccess(backend: s.exchange.backend!.config.name, logger: loop.logger)
+            reusable = s.exchange.upstream.map {
+                s.exchange.upstreamKeepAlive && s.exchange.requestBody.done && !$0.endpoint.eof && $0.input.isEmpty
+            } ?? false
+        }
+        // 499 as nginx: the client (or the connection) gave up before a response was under way.
+        account(s.exchange, status: s.exchange.responseStarted ? s.exchange.status : 499)
+        s.exchange.detachUpstream(keep: reusable, loop: loop)
+        loop.buffers.give(&s.exchange.requestHead)
+        loop.buffers.give(&s.body)
+    }
+
+    /// The connection closes: every stream in flight ends with it.
+    func closeHTTP2() {
+        guard let codec = h2 else { return }
+        while var s = codec.streams.popLast() { finish(&s, complete: false) }
+        frontend.counters.http2Closed()
+        h2 = nil
+    }
+
+    // MARK: A stream's request
+
+    /// Request body from DATA frames (or the trailers that end it) goes into the stream's
+    /// buffer, chunk-framed when the client sent no content-length.
+    private func streamBody(_ codec: H2Codec, _ id: Int32, bytes: UnsafeRawBufferPointer?, trailers: UnsafeRawBufferPointer?, end: Bool) {
+        guard let i = codec.index(of: id) else { return }
+        var s = codec.streams[i]
+        defer { codec.streams[i] = s }
+        let payload = bytes?.count ?? 0
+        guard !s.exchange.responseStarted else {
+            // Answered already (413, an error): the body goes nowhere.
+            codec.engine.consumed(stream: id, bytes: payload)
+            return
+        }
+        loop.buffers.take(&s.body)
+        s.body.compact()
+        var w = UnsafeMutableRawBufferPointer(start: s.body.base! + s.body.end, count: loop.buffers.size - s.body.end)
+        var n = 0
+        if let bytes, !bytes.isEmpty {
+            if s.chunked { n += ChunkFraming.writeChunkHeader(size: bytes.count, into: w) ?? 0 }
+            (w.baseAddress! + n).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            n += bytes.count
+            if s.chunked {
+                (w.baseAddress! + n).copyMemory(from: ChunkFraming.chunkEnd.baseAddress!, byteCount: ChunkFraming.chunkEnd.count)
+                n += ChunkFraming.chunkEnd.count
+            }
+        }
+        if end && s.chunked {
+            w = UnsafeMutableRawBufferPointer(rebasing: w[n...])
+            n += ChunkFraming.writeLastChunk(trailers: trailers ?? UnsafeRawBufferPointer(start: nil, count: 0), into: w) ?? 0
+        }
+        s.body.end += n
+        s.unconsumed += payload
+        do {
+            try s.exchange.requestBody.absorb(&s.body)
+        } catch {
+            answerStream(&s, status: error.status)
+            return
+        }
+        let limit = frontend.config.maxBodySize
+        if limit > 0 && s.exchange.requestBody.total > limit { answerStream(&s, status: 413) }
+    }
+
+    // MARK: A stream's exchange
+
+    /// Moves one stream on: its connect, its request to the upstream, the response back.
+    private func stepStream(_ codec: H2Codec, _ i: Int) -> Bool {
+        var s = codec.streams[i]
+        defer { codec.streams[i] = s }
+        guard let up = s.exchange.upstream else { return false }
+        if up.phase != .ready { return streamAcquired(&s, s.exchange.stepConnect(for: self)) }
+        var progressed = false
+        if up.endpoint.writable && (!s.exchange.requestHead.isEmpty || s.exchange.requestBody.ready > 0) {
+            if loop.deferringWrites {
+                loop.deferWrite(self)
+            } else {
+                switch s.exchange.sendRequest(loop, body: &s.body) {
+                case .wrote?:
+                    progressed = true
+                    if s.body.isEmpty && s.unconsumed > 0 {
+                        // Everything the client sent went upstream: it may send as much again.
+                        codec.engine.consumed(stream: s.id, bytes: s.unconsumed)
+                        s.unconsumed = 0
+                    }
+                case .failed?:
+                    upstreamEnded(&s)
+                    return true
+                case nil, .blocked?:
+                    break
+                }
+            }
+        }
+        if receiveStreamResponse(codec, &s) { progressed = true }
+        return progressed
+    }
+
+    @discardableResult
+    private func streamAcquired(_ s: inout H2Stream, _ outcome: Exchange.Acquired) -> Bool {
+        switch outcome {
+        case .ready:
+            s.deadline = deadline(for: s.exchange)
+            return true
+        case .connecting:
+            s.deadline = loop.now + Int64(s.exchange.backend!.config.connectTimeoutMs)
+            return true
+        case .waiting:
+            return false
+        case .failed(let status):
+            answerStream(&s, status: status)
+            return true
+        }
+    }
+
+    /// Reads the upstream's response once the engine took what was lent before; heads go out as
+    /// HEADERS, body bytes are lent to the engine in place.
+    private func receiveStreamResponse(_ codec: H2Codec, _ s: inout H2Stream) -> Bool {
+        guard s.lent == 0, !s.endSent, s.exchange.upstream != nil else { return false }
+        var progressed = false
+        var ended = false
+        if let result = s.exchange.readResponse(loop) {
+            switch result {
+            case .bytes: s.deadline = deadline(for: s.exchange); progressed = true
+            case .wouldBlock: break
+            case .endOfFile, .failed: ended = true
+            }
+        }
+        absorbing: while true {
+            switch s.exchange.absorbResponse(loop) {
+            case .needMore:
+                break absorbing
+            case .body:
+                progressed = true
+            case .head(let head, let length):
+                progressed = true
+                codec.engine.submitResponse(stream: s.id, head: head, headers: loop.headers, source: s.exchange.upstream!.input.bytes)
+                s.exchange.took(head: head, length: length, loop: loop, dechunk: true)
+            case .malformed(let status):
+                answerStream(&s, status: status)
+                return true
+            case .brokenBody:
+                cutStream(&s)
+                return true
+            }
+        }
+        if (ended || s.exchange.upstream?.endpoint.eof == true) && !(s.exchange.responseHeadDone && s.exchange.responseBody.done) {
+            upstreamEnded(&s)
+            return true
+        }
+        if lend(codec, &s) { progressed = true }
+        return progressed
+    }
+
+    /// Lends the ready response body bytes (and, at its end, its trailers) to the engine.
+    private func lend(_ codec: H2Codec, _ s: inout H2Stream) -> Bool {
+        guard s.exchange.responseHeadDone, !s.endSent, s.lent == 0, let up = s.exchange.upstream else { return false }
+        let body = s.exchange.responseBody
+        guard body.ready > 0 || body.done else { return false }
+        let base = up.input.base.map { $0 + up.input.start }
+        let trailers = body.done && body.trailerLength > 0
+            ? UnsafeRawBufferPointer(start: base! + body.ready, count: body.trailerLength) : nil
+        codec.engine.setBody(stream: s.id, bytes: UnsafeRawBufferPointer(start: base, count: body.ready), endStream: body.done,
+                             trailers: trailers)
+        s.lent = body.ready + (trailers?.count ?? 0)
+        s.endSent = body.done
+        return true
+    }
+
+    /// The engine copied what was lent: those bytes are done with.
+    private func bodyTaken(_ codec: H2Codec, _ id: Int32) {
+        guard let i = codec.index(of: id), let up = codec.streams[i].exchange.upstream else { return }
+        up.input.start += codec.streams[i].lent
+        if up.input.isEmpty { up.input.start = 0; up.input.end = 0 }
+        codec.streams[i].exchange.responseBody.ready = 0
+        codec.streams[i].lent = 0
+    }
+
+    private func upstreamEnded(_ s: inout H2Stream) {
+        switch s.exchange.upstreamEnded(for: self) {
+        case .retrying(let outcome): streamAcquired(&s, outcome)
+        case .complete: break
+        case .failed(let status): answerStream(&s, status: status)
+        case .truncated: cutStream(&s)
+        }
+    }
+
+    /// Answers a stream with the proxy's own response (or resets it when its response had
+    /// begun); the upstream connection, if any, is closed.
+    private func answerStream(_ s: inout H2Stream, status: Int) {
+        s.exchange.detachUpstream(keep: false, loop: loop)
+        loop.buffers.give(&s.exchange.requestHead)
+        guard !s.exchange.responseStarted else {
+            cutStream(&s)
+            return
+        }
+        s.exchange.responseStarted = true
+        s.exchange.status = status
+        s.endSent = true
+        s.deadline = .max  // the connection's `timeout send` bounds the rest
+        h2!.engine.answer(stream: s.id, status: status)
+    }
+
+    /// The response cannot be completed: the stream is reset (its `.reset` ends it).
+    private func cutStream(_ s: inout H2Stream) {
+        s.exchange.detachUpstream(keep: false, loop: loop)
+        s.endSent = true
+        s.deadline = .max
+        h2!.engine.resetStream(stream: s.id, code: .internalError)
+    }
+
+    // MARK: Time
+
+    /// The connection's deadline: the earliest of its streams', else `timeout idle` since the
+    /// last stream ended, or `timeout send` while the client does not take its frames.
+    private func updateDeadline(_ codec: H2Codec) {
+        var next = codec.streams.isEmpty ? codec.idleSince + Int64(frontend.config.idleTimeoutMs) : Int64.max
+        for s in codec.streams { next = min(next, s.deadline) }
+        if !output.isEmpty || codec.engine.isBlockedOnPeerWindow {
+            codec.stalledSince = min(codec.stalledSince, loop.now)
+            next = min(next, codec.stalledSince + Int64(frontend.config.sendTimeoutMs))
+        } else {
+            codec.stalledSince = .max
+        }
+        deadline = next
+    }
+
+    func http2TimedOut() {
+        let codec = h2!
+        if codec.stalledSince != .max && loop.now >= codec.stalledSince + Int64(frontend.config.sendTimeoutMs) {
+            loop.logger.debug("HTTP/2 client \(peer.string) took no data for timeout send")
+            close()
+            return
+        }
+        if codec.streams.isEmpty && loop.now >= codec.idleSince + Int64(frontend.config.idleTimeoutMs) {
+            codec.engine.goAwayGracefully()
+            codec.idleSince = .max / 2
+        }
+        for i in codec.streams.indices where codec.streams[i].deadline <= loop.now {
+            var s = codec.streams[i]
+            switch expire(&s.exchange) {
+            case .acquired(let outcome): streamAcquired(&s, outcome)
+            case .cut: cutStream(&s)
+            case .answer(let status): answerStream(&s, status: status)
+            }
+            if s.deadline <= loop.now { s.deadline = .max }
+            codec.streams[i] = s
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import EventLoop
+import HTTP2
+
+/// One stream of an HTTP/2 client connection: the exchange it maps to, and the request body on
+/// its way upstream (copied out of DATA frames, chunk-framed here when the client sent no
+/// content-length).
+struct H2Stream {
+    let id: Int32
+    var exchange: Exchange
+    /// Request body bytes waiting to go upstream; `exchange.requestBody` tracks them.
+    var body = Buffer()
+    /// DATA payload bytes in `body` not yet handed back to the client's window: it reopens
+    /// only once they went upstream, so a slow upstream slows the client down.
+    var unconsumed = 0
+    let chunked: Bool
+    var deadline: Int64
+    /// Response body bytes lent to the engine and not yet taken.
+    var lent = 0
+    /// The response's end (END_STREAM) was given to the engine.
+    var endSent = false
+    /// Where this stream's access-log fields are copied (from the codec's spare storages).
+    var logStorage: UnsafeMutableRawPointer?
+
+    init(id: Int32, exchange: Exchange, chunked: Bool, deadline: Int64) {
+        self.id = id
+        self.exchange = exchange
+        self.chunked = chunked
+        self.deadline = deadline
+    }
+}
+
+/// The HTTP/2 side of a client connection: the protocol engine and the streams in flight.
+final class H2Codec {
+    let engine: H2Connection
+    var streams: [H2Stream] = []
+    /// A scratch buffer for HTTP/1.1 forms of request heads.
+    var scratch = Buffer()
+    /// Access-log storages of ended streams, for the next ones (one allocation per stream slot
+    /// ever used, not per request).
+    var spareLogStorage: [UnsafeMutableRawPointer] = []
+    /// When the connection went idle: no stream since.
+    var idleSince: Int64
+    /// Since when the client has not taken frames that wait for it (`timeout send`), or .max.
+    var stalledSince = Int64.max
+
+    init(engine: H2Connection, now: Int64) {
+        self.engine = engine
+        idleSince = now
+        streams.reserveCapacity(16)
+    }
+
+    deinit {
+        for storage in spareLogStorage { storage.deallocate() }
+    }
+
+    func index(of id: Int32) -> Int? {
+        streams.firstIndex { $0.id == id }
+    }
+}
