@@ -6,8 +6,8 @@ SWIFT      ?= swift
 PYTHON     ?= python3
 SLUICE_BIN := .build/release/sluice
 RUN_APT    := libssl-dev libc-ares-dev libnghttp2-dev openssl curl
-TEST_APT   := wrk chromium slowhttptest gcc nginx-light
-TEST_PY    := pytest requests werkzeug flask prometheus-client sslyze dnslib
+TEST_APT   := wrk chromium slowhttptest gcc nginx-light nghttp2-client
+TEST_PY    := pytest requests werkzeug flask prometheus-client sslyze dnslib h2
 
 .PHONY: all build release dist install run test unit blackbox bench fuzz deps test-deps clean
 
@@ -28,7 +28,7 @@ deps:
 
 test-deps: deps
 	$(call apt_ensure,$(TEST_APT))
-	@$(PYTHON) -c "import pytest, requests, werkzeug, flask, prometheus_client, sslyze, dnslib" 2>/dev/null || \
+	@$(PYTHON) -c "import pytest, requests, werkzeug, flask, prometheus_client, sslyze, dnslib, h2" 2>/dev/null || \
 	  $(PYTHON) -m pip install -q $(TEST_PY) || { echo "please install: $(PYTHON) -m pip install $(TEST_PY)"; exit 1; }
 
 build:

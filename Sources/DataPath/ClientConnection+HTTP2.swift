@@ -23,7 +23,7 @@ extension ClientConnection {
         // A stream's request body waits in one pooled buffer: its window leaves room there for
         // the chunk framing added to each DATA payload.
         settings.initialStreamWindow = loop.buffers.size - 8192
-        h2 = H2Codec(engine: H2Connection(settings: settings, now: loop.now), now: loop.now)
+        h2 = H2Codec(engine: H2Connection(settings: settings, now: loop.now, pool: frontend.http2Pool), now: loop.now)
         if loop.draining { h2!.engine.goAwayGracefully() }
         phase = .http2
         frontend.counters.http2Opened()
@@ -98,6 +98,7 @@ extension ClientConnection {
             case .closed(let id): endStream(codec, id, complete: true)
             }
         }
+        codec.engine.releaseIdleMemory()
     }
 
     // MARK: Streams opening and ending
@@ -327,6 +328,7 @@ extension ClientConnection {
     private func bodyTaken(_ codec: H2Codec, _ id: Int32) {
         guard let i = codec.index(of: id), let up = codec.streams[i].exchange.upstream else { return }
         up.input.start += codec.streams[i].lent
+        codec.streams[i].exchange.bytesOut += codec.streams[i].lent
         if up.input.isEmpty { up.input.start = 0; up.input.end = 0 }
         codec.streams[i].exchange.responseBody.ready = 0
         codec.streams[i].lent = 0

@@ -1,5 +1,6 @@
 import Config
 import EventLoop
+import HTTP2
 import Stats
 import TLS
 
@@ -15,6 +16,9 @@ public final class Frontend {
     /// Certificates of the `listen ... tls` listeners, loaded when the configuration is.
     let tls: TLSServerContext?
     var accessLog: AccessLog?
+    /// Memory for the HTTP/2 connections' header decoding, shared by this worker's connections.
+    private(set) lazy var http2Pool = H2MemoryPool(
+        blockSize: H2Connection.arenaSize(for: H2Settings(maxHeaderListSize: config.maxHeaderSize)))
 
     init(config: FrontendConfig, router: Router, statsSlot: Int, tls: TLSServerContext?) {
         self.config = config

@@ -46,7 +46,6 @@ final class H2Codec {
     init(engine: H2Connection, now: Int64) {
         self.engine = engine
         idleSince = now
-        streams.reserveCapacity(16)
     }
 
     deinit {

@@ -63,27 +63,38 @@ public final class H2Connection {
 
     public var counters: H2Counters { flood.counters }
 
-    /// `now`: monotonic milliseconds (the budgets refill with time).
-    public init(settings: H2Settings = H2Settings(), now: Int64) {
+    /// Where the arena's memory comes from while the connection decodes.
+    let pool: H2MemoryPool
+
+    /// `now`: monotonic milliseconds (the budgets refill with time). `pool`: blocks of
+    /// `arenaSize(for: settings)` bytes, shared by the connections of the thread.
+    public init(settings: H2Settings = H2Settings(), now: Int64, pool: H2MemoryPool? = nil) {
         settings.validate()
         self.settings = settings
         limits = BlockLimits(maxListSize: settings.maxHeaderListSize, maxFields: settings.maxHeaderFields,
                              maxDecoded: settings.maxDecodedHeaderBytes)
         // A header block starts only with maxHeaderListSize free (receive stops between frames
         // otherwise); the rest holds the small requests that usually come with it.
-        arena = Arena(capacity: settings.maxHeaderListSize + 8192)
-        streams = StreamTable(capacity: settings.maxConcurrentStreams)
+        arena = Arena(capacity: H2Connection.arenaSize(for: settings))
+        self.pool = pool ?? H2MemoryPool(blockSize: H2Connection.arenaSize(for: settings))
+        precondition(self.pool.blockSize >= arena.capacity, "pool blocks smaller than the arena")
+        streams = StreamTable(limit: settings.maxConcurrentStreams)
         flood = FloodGuard(settings.budgets, now: now)
         self.now = now
         nv = NVList(capacity: 32)
-        events.reserveCapacity(64)
         session = H2Callbacks.makeSession(for: self)
         submitInitialSettings()
     }
 
+    /// The size of the arena (and of the pool's blocks) for `settings`.
+    public static func arenaSize(for settings: H2Settings) -> Int {
+        settings.maxHeaderListSize + 8192
+    }
+
     deinit {
         nghttp2_session_del(session)
-        arena.deallocate()
+        arena.truncate(to: 0)
+        arena.detach(to: pool)
         streams.deallocate()
         nv.deallocate()
     }
@@ -114,9 +125,10 @@ public final class H2Connection {
         self.now = now
         events.removeAll(keepingCapacity: true)
         eventsRead = 0
+        arena.attach(pool)
         // The events' bytes are no longer needed; a header block still arriving is kept (one
         // nghttp2 gave up on is not: the tracker is past it).
-        let decoding = block.stream != 0 && (tracker.insideHeaderBlock || !tracker.atBoundary)
+        let decoding = decodingHeaderBlock
         let moved = arena.discard(before: decoding ? block.start : arena.used)
         if decoding { block.rebase(by: moved) } else { block = HeaderBlock() }
 
@@ -154,6 +166,20 @@ public final class H2Connection {
     /// The field lines of `.trailers` (from the latest `receive`).
     public func bytes(of fields: H2Fields) -> UnsafeRawBufferPointer {
         arena.bytes(fields.span)
+    }
+
+    /// Gives the arena's memory back to the pool when nothing in it is still needed (no header
+    /// block half-decoded, every event drained): call after draining the events.
+    public func releaseIdleMemory() {
+        guard eventsRead == events.count, !decodingHeaderBlock, arena.base != nil else { return }
+        block = HeaderBlock()
+        arena.truncate(to: 0)
+        arena.detach(to: pool)
+    }
+
+    /// A header block is still arriving: its bytes in the arena must stay.
+    private var decodingHeaderBlock: Bool {
+        block.stream != 0 && (tracker.insideHeaderBlock || !tracker.atBoundary)
     }
 
     /// No room for another header block or more events: stop between frames.

@@ -23,15 +23,18 @@ struct StreamSlot {
     var bodyPending: Int { (body?.count ?? 0) - bodyTaken }
 }
 
-/// Fixed slots for the open streams, allocated once per connection.
+/// Slots for the open streams: a few at first, doubling up to the concurrency limit as streams
+/// overlap (an idle connection keeps only what it needed). A slot's index never changes.
 struct StreamTable {
-    let slots: UnsafeMutablePointer<StreamSlot>
-    let capacity: Int
-    private let freeList: UnsafeMutablePointer<Int32>
+    private(set) var slots: UnsafeMutablePointer<StreamSlot>
+    private(set) var capacity: Int
+    let limit: Int
+    private var freeList: UnsafeMutablePointer<Int32>
     private var freeCount: Int
 
-    init(capacity: Int) {
-        self.capacity = capacity
+    init(limit: Int) {
+        self.limit = limit
+        capacity = min(limit, 4)
         slots = .allocate(capacity: capacity)
         slots.initialize(repeating: StreamSlot(), count: capacity)
         freeList = .allocate(capacity: capacity)
@@ -45,8 +48,9 @@ struct StreamTable {
         freeList.deallocate()
     }
 
-    /// A fresh slot for stream `id`, or nil when all are taken.
+    /// A fresh slot for stream `id`, or nil when the limit is reached.
     mutating func allocate(_ id: Int32) -> Int? {
+        if freeCount == 0 && capacity < limit { grow() }
         guard freeCount > 0 else { return nil }
         freeCount -= 1
         let i = Int(freeList[freeCount])
@@ -59,5 +63,20 @@ struct StreamTable {
         slots[i] = StreamSlot()
         freeList[freeCount] = Int32(i)
         freeCount += 1
+    }
+
+    /// Doubles the table (every slot is in use: the free list is empty).
+    private mutating func grow() {
+        let bigger = min(limit, capacity * 2)
+        let moved = UnsafeMutablePointer<StreamSlot>.allocate(capacity: bigger)
+        moved.moveInitialize(from: slots, count: capacity)
+        (moved + capacity).initialize(repeating: StreamSlot(), count: bigger - capacity)
+        slots.deallocate()
+        freeList.deallocate()
+        freeList = .allocate(capacity: bigger)
+        for i in capacity..<bigger { freeList[i - capacity] = Int32(bigger - 1 - (i - capacity)) }
+        freeCount = bigger - capacity
+        slots = moved
+        capacity = bigger
     }
 }
