@@ -133,7 +133,7 @@ def test_curl_with_cacert(sluice, upstream, pki):
     up = upstream("A", lambda r: Reply(body=b"hello over tls\n", headers=[("X-Up", "1")]))
     s = start_tls(sluice, [up.addr], [pki.site])
     url = f"https://{SITE}:{s.port}/path/file.txt?q=1"
-    r = curl("-i", "--cacert", pki.root.cert, "--resolve", f"{SITE}:{s.port}:127.0.0.1",
+    r = curl("-i", "--http1.1", "--cacert", pki.root.cert, "--resolve", f"{SITE}:{s.port}:127.0.0.1",
              "-w", "\n%{http_version} %{ssl_verify_result}", url)
     assert r.returncode == 0, r.stderr
     head, _, rest = r.stdout.partition(b"\r\n\r\n")
@@ -701,9 +701,9 @@ def test_sslyze_mozilla_intermediate(sluice, upstream, pki, kind):
 
 # -------------------------------------------------------------------- point 4: ALPN
 
-def test_h2_only_client_gets_clean_failure(sluice, upstream, pki):
+def test_h2_only_client_gets_clean_failure_with_http2_off(sluice, upstream, pki):
     up = upstream("A")
-    s = start_tls(sluice, [up.addr], [pki.site])
+    s = start_tls(sluice, [up.addr], [pki.site], frontend_extra="    http2 off;")
     for version in ("-tls1_3", "-tls1_2"):
         t0 = time.monotonic()
         r = s_http(s.port, version, "-alpn", "h2")
@@ -725,6 +725,23 @@ def test_h2_only_client_gets_clean_failure(sluice, upstream, pki):
     assert r.returncode == 0 and r.stdout == b"A\n1.1", (r.stdout, r.stderr)
     assert len(up.snapshot()) == 2
     assert not s.log().count("[error]"), s.log()
+
+
+def test_alpn_negotiates_h2_and_curl_speaks_it(sluice, upstream, pki):
+    up = upstream("A", lambda r: Reply(body=b"over h2\n"))
+    s = start_tls(sluice, [up.addr], [pki.site])
+    r = s_http(s.port, "-tls1_3", "-alpn", "h2,http/1.1")
+    assert s_field(r.out, "ALPN protocol") == "h2", r.out
+    r = curl("--http2", "--cacert", pki.root.cert, "--resolve", f"{SITE}:{s.port}:127.0.0.1",
+             "-w", "\n%{http_version}", f"https://{SITE}:{s.port}/h2")
+    assert r.returncode == 0 and r.stdout == b"over h2\n\n2", (r.stdout, r.stderr)
+    req = next(q for q in up.snapshot() if q.target == "/h2")
+    assert req.value("X-Forwarded-Proto") == "https" and req.value("Host") == f"{SITE}:{s.port}"
+    # the client's order does not matter: h2 is preferred when offered
+    both = client_context(pki.root, alpn=("http/1.1", "h2"))
+    with socket.create_connection(("127.0.0.1", s.port), timeout=3) as raw:
+        with both.wrap_socket(raw, server_hostname=SITE) as tls:
+            assert tls.selected_alpn_protocol() == "h2"
 
 
 # ------------------------------------------------------------- point 3: session resumption
