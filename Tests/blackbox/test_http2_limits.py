@@ -1,0 +1,184 @@
+"""HTTP/2 under attack: each flood ends in GOAWAY ENHANCE_YOUR_CALM (or a timeout) with the
+work it caused bounded, the error log naming it, and other clients served meanwhile; plus the
+limits a normal client meets (concurrent streams, header list size, idle and stalled connections)."""
+import socket
+import struct
+import time
+
+import pytest
+
+from clients import get
+from h2_clients import PREFACE, H2Client, frame
+from servers import Reply
+
+ENHANCE_YOUR_CALM = 11
+DATA, HEADERS, RST_STREAM, SETTINGS, PING, CONTINUATION = 0, 1, 3, 4, 6, 9
+END_STREAM, END_HEADERS = 0x1, 0x4
+
+
+def get_block(path=b"/", authority=b"example.test"):
+    """An HPACK block for GET http://authority/path without Huffman or indexing of new fields."""
+    def literal(name: bytes, value: bytes) -> bytes:
+        return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
+    return b"\x82\x86" + literal(b":path", path) + literal(b":authority", authority)   # :method GET, :scheme http
+
+
+def raw_connection(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(PREFACE + frame(SETTINGS, 0, 0))
+    return s
+
+
+def read_goaway(s, timeout=5.0):
+    """Reads frames until GOAWAY: (last stream id, error code); None if the connection closes first."""
+    s.settimeout(timeout)
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            chunk = s.recv(65536)
+        except (socket.timeout, ConnectionResetError):
+            return None
+        if not chunk:
+            return None
+        buf += chunk
+        while len(buf) >= 9:
+            length = int.from_bytes(buf[:3], "big")
+            if len(buf) < 9 + length:
+                break
+            kind, payload = buf[3], buf[9:9 + length]
+            buf = buf[9 + length:]
+            if kind == 7:
+                return struct.unpack(">II", payload[:8])
+    return None
+
+
+def still_serving(port):
+    t0 = time.monotonic()
+    assert get(port, "/other").status == 200
+    assert time.monotonic() - t0 < 1.0, "another client waited"
+
+
+def test_rapid_reset_ends_in_enhance_your_calm(proxy, upstream):
+    up = upstream("A", lambda r: Reply(body=b"x", delay=0.2))
+    s = proxy(up)
+    c = raw_connection(s.port)
+    burst = b""
+    for i in range(400):
+        sid = 1 + 2 * i
+        burst += frame(HEADERS, END_STREAM | END_HEADERS, sid, get_block(b"/r%d" % i)) + frame(RST_STREAM, 0, sid, struct.pack(">I", 8))
+    c.sendall(burst)
+    goaway = read_goaway(c)
+    assert goaway is not None and goaway[1] == ENHANCE_YOUR_CALM, goaway
+    still_serving(s.port)
+    time.sleep(0.5)
+    assert len(up.requests) < 200, f"{len(up.requests)} of 400 cancelled requests reached the upstream"
+    s.wait_log(r"GOAWAY ENHANCE_YOUR_CALM: .*reset")
+    c.close()
+
+
+@pytest.mark.parametrize("name, flood", [
+    ("settings", lambda: frame(SETTINGS, 0, 0) * 1000),
+    ("ping", lambda: frame(PING, 0, 0, b"12345678") * 1000),
+    ("empty data", lambda: frame(HEADERS, END_HEADERS, 1, get_block()) + frame(DATA, 0, 1) * 1000),
+    ("continuation", lambda: frame(HEADERS, 0, 1, get_block()[:2]) + frame(CONTINUATION, 0, 1, b"") * 200),
+])
+def test_floods_end_in_enhance_your_calm(proxy, upstream, name, flood):
+    up = upstream("A")
+    s = proxy(up)
+    c = raw_connection(s.port)
+    try:
+        c.sendall(flood())
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    goaway = read_goaway(c)
+    assert goaway is not None and goaway[1] == ENHANCE_YOUR_CALM, (name, goaway)
+    still_serving(s.port)
+    s.wait_log(r"HTTP/2 client .*GOAWAY ENHANCE_YOUR_CALM")
+    c.close()
+
+
+def test_hpack_amplification_is_bounded(proxy, upstream):
+    """One 4 KiB header value put in the dynamic table, then named by one byte hundreds of times:
+    the decoded size is bounded long before it reaches the data path."""
+    up = upstream("A")
+    s = proxy(up)
+    c = raw_connection(s.port)
+    value = b"v" * 4000
+    # A literal with incremental indexing, new name "x-bg", value length 4000 (7-bit prefix integer).
+    n = 4000 - 127
+    prefix = b""
+    while n >= 128:
+        prefix += bytes([n % 128 + 128])
+        n //= 128
+    prefix += bytes([n])
+    first = get_block(b"/a") + b"\x40\x04x-bg\x7f" + prefix + value
+    block = get_block(b"/b") + b"\xbe" * 3000
+    c.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, first) + frame(HEADERS, END_STREAM | END_HEADERS, 3, block))
+    goaway = read_goaway(c)
+    assert goaway is not None and goaway[1] == ENHANCE_YOUR_CALM, goaway
+    assert [r.target for r in up.requests] in ([], ["/a"]), "the amplified request reached the upstream"
+    still_serving(s.port)
+
+
+def test_header_list_over_max_header_size_is_431_on_its_stream(proxy, upstream):
+    up = upstream("A")
+    s = proxy(up, frontend_extra="    max_header_size 4k;")
+    with H2Client(s.port) as c:
+        big = c.request("/big", headers=[("x-long", "y" * 6000)])
+        r = c.response(big)
+        assert r.status == 431
+        assert c.response(c.request("/small")).status == 200, "the connection goes on"
+    assert [q.target for q in up.requests] == ["/small"]
+
+
+def test_streams_beyond_the_limit_are_refused(proxy, upstream):
+    up = upstream("A", lambda r: Reply(body=b"ok", delay=0.5))
+    s = proxy(up, backend_extra="    keepalive 200;")
+    c = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+    # The client's SETTINGS is sent but ours is not acknowledged yet: streams over 128 are refused.
+    burst = PREFACE + frame(SETTINGS, 0, 0)
+    for i in range(130):
+        burst += frame(HEADERS, END_STREAM | END_HEADERS, 1 + 2 * i, get_block(b"/c%d" % i))
+    c.sendall(burst)
+    c.settimeout(5)
+    refused, buf, deadline = set(), b"", time.monotonic() + 5
+    while time.monotonic() < deadline and len(refused) < 2:
+        chunk = c.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+        while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+            length = int.from_bytes(buf[:3], "big")
+            kind, sid, payload = buf[3], int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF, buf[9:9 + length]
+            buf = buf[9 + length:]
+            if kind == RST_STREAM and struct.unpack(">I", payload)[0] == 7:
+                refused.add(sid)
+    assert refused == {257, 259}, refused
+    up.wait_requests(128, timeout=5)
+    time.sleep(0.2)
+    assert len(up.requests) == 128, "the refused streams never reached the upstream"
+    c.close()
+
+
+def test_idle_connection_gets_goaway(proxy, upstream):
+    s = proxy(upstream("A"), frontend_extra="    timeout idle 1s;")
+    with H2Client(s.port) as c:
+        assert c.response(c.request("/")).status == 200
+        t0 = time.monotonic()
+        goaway = c.wait_goaway(4)
+        assert goaway.error_code == 0 and 0.8 < time.monotonic() - t0 < 2.5
+        c.wait_closed(3)
+
+
+def test_zero_window_stall_is_bounded_by_timeout_send(proxy, upstream):
+    big = b"z" * 200_000
+    s = proxy(upstream("A", lambda r: Reply(body=big)), frontend_extra="    timeout send 1s;")
+    with H2Client(s.port, window=0) as c:
+        c.auto_window = False
+        sid = c.request("/big")
+        t0 = time.monotonic()
+        c.wait_closed(5)
+        assert 0.8 < time.monotonic() - t0 < 3.5, "a client that opens no window is closed after timeout send"
+        assert len(c.responses[sid].body) == 0
+    still_serving(s.port)
