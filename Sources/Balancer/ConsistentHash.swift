@@ -58,15 +58,15 @@ public final class ConsistentHash: Sendable {
         admissionSeeds = servers.map { StableHash.hash($0.address, seed: ConsistentHash.admissionSeed) }
     }
 
-    /// The server for `key` among those `eligibility` allows, or nil when none is allowed.
-    /// Contract: returns only an eligible server; the same key, servers and states give the same
-    /// answer in every process (bounded loads aside, see above).
-    func select<S: ServerSet>(key: UnsafeRawBufferPointer, from servers: S, eligibility: Eligibility) -> Int? {
+    /// The server for a key whose `StableHash` is `hash` among those `eligibility` allows, or nil
+    /// when none is allowed. Contract: returns only an eligible server; the same key, servers and
+    /// states give the same answer in every process (bounded loads aside, see above). The caller
+    /// hashes the key once per request and keeps the hash for retries.
+    func select<S: ServerSet>(hash: UInt64, from servers: S, eligibility: Eligibility) -> Int? {
         let slots = eligibility.useBackups ? backup.slots : primary.slots
         guard !slots.isEmpty else { return nil }
         let tier = TierSummary(servers, eligibility: eligibility, balanceFactor: balanceFactor)
         guard tier.anyEligible else { return nil }
-        let hash = StableHash.hash(key)
         return slots.withUnsafeBufferPointer { table -> Int? in
             var slot = Int(hash % UInt64(table.count))
             var fallback: Int?

@@ -24,9 +24,9 @@ public struct Selector {
 
     /// Picks a server for a request: primaries while any primary is up, otherwise backups.
     /// Returns nil when no server may be tried (all down, or all up ones already tried).
-    /// `key`: for `hash`, the request's key bytes; a request without a key (nil: no such header or
-    /// cookie) is balanced round-robin, as HAProxy does. Other algorithms ignore it.
-    public mutating func pick<S: ServerSet>(from servers: S, tried: TriedSet, key: UnsafeRawBufferPointer? = nil) -> Int? {
+    /// `keyHash`: for `hash`, the `StableHash` of the request's key; a request without a key (nil:
+    /// no such header or cookie) is balanced round-robin, as HAProxy does. Other algorithms ignore it.
+    public mutating func pick<S: ServerSet>(from servers: S, tried: TriedSet, keyHash: UInt64? = nil) -> Int? {
         var anyPrimaryUp = false
         for i in 0..<servers.count where !servers.isBackup(i) && servers.isUp(i) {
             anyPrimaryUp = true
@@ -37,8 +37,8 @@ public struct Selector {
         case .roundRobin: return roundRobin.select(from: servers, eligibility: eligibility)
         case .leastConnections: return leastConnections.select(from: servers, eligibility: eligibility)
         case .hash(let table):
-            guard let key else { return roundRobin.select(from: servers, eligibility: eligibility) }
-            return table.select(key: key, from: servers, eligibility: eligibility)
+            guard let keyHash else { return roundRobin.select(from: servers, eligibility: eligibility) }
+            return table.select(hash: keyHash, from: servers, eligibility: eligibility)
         }
     }
 

@@ -4,12 +4,27 @@ struct BackendBlock {
     /// The servers' addresses, canonical, to find one written twice.
     var serverKeys: Set<String> = []
     var timeouts: Set<String> = []
+    /// Directives that mean something only with `balance hash`, checked once the block is read.
+    var hashOnly: [Token] = []
 }
 
 extension Commands {
     static let backend = CommandTable<BackendBlock>([
         .setting("balance", \.backend.balance) { b, t in
-            b.choice(t, in: "balance", [("round_robin", BalanceAlgorithm.roundRobin), ("least_conn", .leastConn)])
+            b.choice(t, in: "balance", [("round_robin", BalanceAlgorithm.roundRobin), ("least_conn", .leastConn), ("hash", .hash)])
+        },
+        Command("hash_key", args: 1...2) { b, d, block in
+            block.hashOnly.append(d.name)
+            if let key = b.hashKey(d) { block.backend.hashKey = key }
+        },
+        Command("hash_balance_factor", args: 1...1) { b, d, block in
+            block.hashOnly.append(d.name)
+            block.backend.hashBalanceFactor = b.number(d.args[0], name: "hash_balance_factor", min: 101, max: 10_000)
+        },
+        Command("sticky", args: 2...) { b, d, block in block.backend.sticky = b.sticky(d) },
+        Command("discover", args: 2...3) { b, d, block in
+            block.backend.discover = b.discover(d)
+            b.discoveryDirectives.append(d.name)
         },
         Command("server", args: 1..., repeatable: true) { b, d, block in
             guard let server = b.server(d) else { return }
@@ -30,8 +45,12 @@ extension Commands {
 extension ConfigBuilder {
     func buildBackend(_ d: Directive) -> BackendConfig {
         var block = BackendBlock(backend: BackendConfig(name: d.args[0].text))
-        if !read(d.block ?? [], with: Commands.backend, into: &block).contains("server") {
+        let present = read(d.block ?? [], with: Commands.backend, into: &block)
+        if !present.contains("server") && !present.contains("discover") {
             error(d.name, "backend \"\(block.backend.name)\" has no servers")
+        }
+        if block.backend.balance != .hash {
+            for name in block.hashOnly { error(name, "\"\(name.text)\" directive requires \"balance hash\"") }
         }
         return block.backend
     }

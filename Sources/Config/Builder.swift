@@ -9,6 +9,9 @@ final class ConfigBuilder {
     var backendReferences: [(name: String, token: Token, referrer: String)] = []
     /// Every listen address in the file (frontends and stats), keyed by host and port.
     var listenAddresses: Set<String> = []
+    /// `server ... resolve` parameters and `discover` directives: they need a `resolver`.
+    var resolvedServers: [Token] = []
+    var discoveryDirectives: [Token] = []
 
     init(baseDirectory: String?) {
         self.baseDirectory = baseDirectory
@@ -27,6 +30,11 @@ final class ConfigBuilder {
         read(directives, with: Commands.main, into: &main)
         for reference in backendReferences where !main.backendNames.contains(reference.name) {
             error(reference.token, "\(reference.referrer) refers to unknown backend \"\(reference.name)\"")
+        }
+        if main.config.resolver == nil {
+            for token in resolvedServers + discoveryDirectives {
+                error(token, "\"\(token.text)\" needs a \"resolver\" directive at the top level")
+            }
         }
         return main.config
     }

@@ -29,6 +29,8 @@ public struct ListenAddress: Equatable, Hashable, Sendable, CustomStringConverti
     public var port: UInt16
     public var isIPv6: Bool
     public var tls: Bool
+    /// `proxy_protocol`: every connection starts with a PROXY protocol header.
+    public var proxyProtocol = false
 
     public init(host: String, port: UInt16, isIPv6: Bool, tls: Bool = false) {
         self.host = host
@@ -54,6 +56,12 @@ public struct ServerConfig: Equatable, Sendable {
     public var tlsVerify: Bool
     public var tlsCA: String?
     public var tlsSNI: String?
+    /// `slow_start=D`: the weight ramps up over this long after the server comes up (0: none).
+    public var slowStartMs = 0
+    /// `send_proxy=v1|v2`: a PROXY protocol header starts every connection to the server.
+    public var sendProxy: ProxyProtocolVersion?
+    /// `resolve`: the host name is looked up again and again (A and AAAA) through the resolver.
+    public var resolve = false
     /// As written, e.g. "127.0.0.1:9001".
     public var address: String
     /// Where the `server` directive stands, for messages about its TLS files; never unequal.
@@ -103,7 +111,55 @@ public struct HealthCheckConfig: Equatable, Sendable {
 }
 
 public enum BalanceAlgorithm: String, Sendable {
-    case roundRobin = "round_robin", leastConn = "least_conn"
+    case roundRobin = "round_robin", leastConn = "least_conn", hash
+}
+
+/// What `balance hash` hashes: `hash_key source|uri|header NAME|cookie NAME`.
+public enum HashKey: Equatable, Sendable {
+    case source, uri, header(String), cookie(String)
+}
+
+/// `sticky cookie NAME [max_age=D] [secure] [httponly] [samesite=lax|strict|none]`.
+public struct StickyConfig: Equatable, Sendable {
+    public var cookie: String
+    public var maxAgeMs: Int?
+    public var secure = false
+    public var httpOnly = false
+    /// "Lax", "Strict" or "None" as written in the Set-Cookie attribute; nil for none.
+    public var sameSite: String?
+
+    public init(cookie: String) {
+        self.cookie = cookie
+    }
+}
+
+/// `discover srv NAME [max=N]`: the backend's servers are the SRV records of NAME.
+public struct DiscoveryConfig: Equatable, Sendable {
+    public var name: String
+    public var max: Int?
+
+    public init(name: String, max: Int? = nil) {
+        self.name = name
+        self.max = max
+    }
+}
+
+/// `resolver ADDR:PORT [valid=D]`: the DNS server for `resolve` and `discover`.
+public struct ResolverConfig: Equatable, Sendable {
+    /// "127.0.0.1:53" or "[::1]:53", as `Discovery.Resolver` takes it.
+    public var address: String
+    /// Overrides the records' TTLs when set.
+    public var validMs: Int?
+
+    public init(address: String, validMs: Int? = nil) {
+        self.address = address
+        self.validMs = validMs
+    }
+}
+
+/// `send_proxy=v1|v2` on a server.
+public enum ProxyProtocolVersion: String, Equatable, Sendable {
+    case v1, v2
 }
 
 public struct BackendConfig: Equatable, Sendable {
@@ -115,6 +171,11 @@ public struct BackendConfig: Equatable, Sendable {
     public var retries: Int
     public var connectTimeoutMs: Int
     public var readTimeoutMs: Int
+    public var hashKey = HashKey.source
+    /// `hash_balance_factor`: bounded loads, percent of the mean (> 100).
+    public var hashBalanceFactor: Int?
+    public var sticky: StickyConfig?
+    public var discover: DiscoveryConfig?
 
     public init(name: String, balance: BalanceAlgorithm = .roundRobin, servers: [ServerConfig] = [],
                 healthCheck: HealthCheckConfig? = nil, keepalive: Int = 32, retries: Int = 2,
@@ -228,6 +289,8 @@ public struct StatsConfig: Equatable, Sendable {
     public var listens: [ListenAddress]
     /// Empty = every peer is allowed.
     public var allow: [CIDR]
+    /// `admin on`: runtime control of servers (drain, disable, enable, weight) on this listener.
+    public var admin = false
 
     public init(listens: [ListenAddress] = [], allow: [CIDR] = []) {
         self.listens = listens
@@ -243,6 +306,7 @@ public struct ProxyConfig: Equatable, Sendable {
     public var drainTimeoutMs: Int
     public var maxConnections: Int
     public var stats: StatsConfig?
+    public var resolver: ResolverConfig?
     public var backends: [BackendConfig]
     public var frontends: [FrontendConfig]
 

@@ -14,18 +14,26 @@ extension Commands {
         .setting("mode", \.frontend.mode) { b, t in
             b.choice(t, in: "mode", [("http", FrontendMode.http), ("tcp", .tcp)])
         },
-        // In tcp mode a tls listener terminates TLS and forwards the plaintext.
-        Command("listen", args: 1...2, repeatable: true) { b, d, block in
+        // `listen ADDR [tls] [proxy_protocol]`. In tcp mode a tls listener terminates TLS and
+        // forwards the plaintext.
+        Command("listen", args: 1...3, repeatable: true) { b, d, block in
             var tls = false
-            if d.args.count == 2 {
-                tls = d.args[1].text == "tls"
-                if tls {
-                    block.firstTLSListen = block.firstTLSListen ?? d.args[1]
-                } else {
-                    b.invalidParameter(d.args[1])
+            var proxyProtocol = false
+            for p in d.args.dropFirst() {
+                switch p.text {
+                case "tls" where !tls:
+                    tls = true
+                    block.firstTLSListen = block.firstTLSListen ?? p
+                case "proxy_protocol" where !proxyProtocol:
+                    proxyProtocol = true
+                default:
+                    b.invalidParameter(p)
                 }
             }
-            if let address = b.listenAddress(d.args[0], tls: tls) { block.frontend.listens.append(address) }
+            if var address = b.listenAddress(d.args[0], tls: tls) {
+                address.proxyProtocol = proxyProtocol
+                block.frontend.listens.append(address)
+            }
         },
         Command("certificate", args: 2...2, repeatable: true) { b, d, block in
             block.firstCertificate = block.firstCertificate ?? d.name

@@ -27,6 +27,7 @@ extension Commands {
         .setting("drain_timeout", \.config.drainTimeoutMs) { b, t in b.duration(t) },
         .setting("max_connections", \.config.maxConnections) { b, t in b.number(t, name: "max_connections", min: 1) },
         Command("stats", args: 0...0, block: true) { b, d, main in main.config.stats = b.buildStats(d) },
+        Command("resolver", args: 1...2) { b, d, main in main.config.resolver = b.resolver(d) },
         Command("backend", args: 1...1, block: true, repeatable: true) { b, d, main in
             let backend = b.buildBackend(d)
             if b.isFirst(backend.name, in: &main.backendNames, kind: "backend", at: d.args[0]) {

@@ -1,5 +1,5 @@
 /// `server HOST:PORT [weight=N] [max_fails=N] [fail_timeout=D] [backup] [tls] [verify=on|off]
-/// [ca=PATH] [sni=NAME]`.
+/// [ca=PATH] [sni=NAME] [slow_start=D] [send_proxy=v1|v2] [resolve]`.
 extension ConfigBuilder {
     /// The server, or nil when its address is bad. Parameters are checked even then, to report
     /// their errors too.
@@ -33,6 +33,13 @@ extension ConfigBuilder {
             case ("sni", let v?) where !v.isEmpty:
                 tlsParameter = tlsParameter ?? p.token
                 server.tlsSNI = v
+            case ("slow_start", let v?):
+                if let ms = duration(p.token, v) { server.slowStartMs = ms }
+            case ("send_proxy", let v?):
+                server.sendProxy = choice(p.token, v, in: "server", [("v1", ProxyProtocolVersion.v1), ("v2", .v2)])
+            case ("resolve", nil):
+                server.resolve = true
+                resolvedServers.append(p.token)
             default:
                 invalidParameter(p.token)
             }

@@ -7,6 +7,7 @@ extension Commands {
         Command("allow", args: 1...1, repeatable: true) { b, d, stats in
             if let cidr = b.cidr(d.args[0]) { stats.allow.append(cidr) }
         },
+        .setting("admin", \.admin) { b, t in b.choice(t, in: "admin", [("on", true), ("off", false)]) },
     ])
 }
 

@@ -35,6 +35,12 @@ enum Values {
         return scaled(digits, by: multiplier)
     }
 
+    /// tchar (RFC 9110 §5.6.2), for cookie names.
+    static func isTokenByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a)
+            || "!#$%&'*+-.^_`|~".utf8.contains(b)
+    }
+
     static func port(_ text: String) -> UInt16? {
         guard let n = number(text), (1...65535).contains(n) else { return nil }
         return UInt16(n)

@@ -37,3 +37,8 @@ func minimalConfig(backendBody: String = "", frontendBody: String = "", top: Str
     \(top)
     """
 }
+
+/// Checks that `text` gives exactly these errors ("LINE:COL: message", in file order).
+func assertErrors(_ text: String, _ expected: [String], file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(errorLines(text), expected.map { "proxy.conf:\($0)" }, file: file, line: line)
+}

@@ -4,9 +4,6 @@ import Config
 /// Each kind of error, with its exact position. `minimalConfig` puts backend lines on line 3,
 /// frontend lines on line 7 and top-level lines from line 10.
 final class ValidationTests: XCTestCase {
-    private func assertErrors(_ text: String, _ expected: [String], file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(errorLines(text), expected.map { "proxy.conf:\($0)" }, file: file, line: line)
-    }
 
     func testUnknownDirective() {
         assertErrors(minimalConfig(top: "workerz 4;"), [#"10:1: unknown directive "workerz""#])
@@ -51,7 +48,7 @@ final class ValidationTests: XCTestCase {
 
     func testBadKeywords() {
         assertErrors(minimalConfig(backendBody: "    balance fastest;"),
-                     [#"3:13: invalid value "fastest" in "balance" directive, expected round_robin or least_conn"#])
+                     [#"3:13: invalid value "fastest" in "balance" directive, expected round_robin, least_conn or hash"#])
         assertErrors(minimalConfig(top: "error_log stderr loud;"),
                      [#"10:18: invalid value "loud" in "error_log" directive, expected debug, info, warn or error"#])
         assertErrors(minimalConfig(frontendBody: "    mode udp;"),
@@ -332,5 +329,63 @@ final class ValidationTests: XCTestCase {
             #"10:16: expected ";" after "backend app""#,
             #"12:1: unexpected "}""#,
         ])
+    }
+}
+
+/// The directives of balancing beyond round-robin, runtime control, the PROXY protocol and discovery.
+final class FleetDirectiveTests: XCTestCase {
+    func testHashStickyAndSlowStart() throws {
+        let text = minimalConfig(backendBody: """
+                balance hash;
+                hash_key header X-User-Id;
+                hash_balance_factor 150;
+                sticky cookie SRV max_age=1h secure httponly samesite=lax;
+                server 127.0.0.1:9002 slow_start=30s send_proxy=v2;
+            """)
+        let b = try XCTUnwrap(parsed(text)?.backends[0])
+        XCTAssertEqual(b.balance, .hash)
+        XCTAssertEqual(b.hashKey, .header("x-user-id"))
+        XCTAssertEqual(b.hashBalanceFactor, 150)
+        XCTAssertEqual(b.sticky?.cookie, "SRV")
+        XCTAssertEqual(b.sticky?.maxAgeMs, 3_600_000)
+        XCTAssertEqual(b.sticky?.sameSite, "Lax")
+        XCTAssertTrue(b.sticky!.secure && b.sticky!.httpOnly)
+        XCTAssertEqual(b.servers[1].slowStartMs, 30_000)
+        XCTAssertEqual(b.servers[1].sendProxy, .v2)
+        for (key, expected) in [("source", HashKey.source), ("uri", .uri), ("cookie sid", .cookie("sid"))] {
+            XCTAssertEqual(parsed(minimalConfig(backendBody: "    balance hash;\n    hash_key \(key);"))?.backends[0].hashKey, expected)
+        }
+    }
+
+    func testHashDirectivesNeedBalanceHash() {
+        assertErrors(minimalConfig(backendBody: "    hash_key uri;"), [#"3:5: "hash_key" directive requires "balance hash""#])
+        assertErrors(minimalConfig(backendBody: "    balance hash;\n    hash_balance_factor 100;"),
+                     [#"4:25: "hash_balance_factor" must be between 101 and 10000, got "100""#])
+        assertErrors(minimalConfig(backendBody: "    balance hash;\n    hash_key header;"), [#"4:14: "hash_key header" needs a name"#])
+    }
+
+    func testProxyProtocolListenAndAdmin() throws {
+        let text = minimalConfig(frontendBody: "    listen 127.0.0.1:8443 tls proxy_protocol;\n    certificate a.crt a.key;",
+                                 top: "stats {\n    listen 127.0.0.1:9090;\n    admin on;\n}")
+        let config = try XCTUnwrap(parsed(text))
+        XCTAssertEqual(config.frontends[0].listens.map(\.proxyProtocol), [false, true])
+        XCTAssertEqual(config.frontends[0].listens[1].tls, true)
+        XCTAssertEqual(config.stats?.admin, true)
+        assertErrors(minimalConfig(frontendBody: "    listen 127.0.0.1:8443 proxy_protocol proxy_protocol;"),
+                     [#"7:42: invalid parameter "proxy_protocol""#])
+    }
+
+    func testDiscoveryNeedsAResolver() throws {
+        let body = "    discover srv _app._tcp.example.test max=8;\n    server app.example.test:80 resolve;"
+        let config = try XCTUnwrap(parsed(minimalConfig(backendBody: body, top: "resolver 127.0.0.1:5353 valid=5s;")))
+        XCTAssertEqual(config.resolver, ResolverConfig(address: "127.0.0.1:5353", validMs: 5000))
+        XCTAssertEqual(config.backends[0].discover, DiscoveryConfig(name: "_app._tcp.example.test", max: 8))
+        XCTAssertTrue(config.backends[0].servers[1].resolve)
+        assertErrors(minimalConfig(backendBody: body), [
+            #"3:5: "discover" needs a "resolver" directive at the top level"#,
+            #"4:32: "resolve" needs a "resolver" directive at the top level"#,
+        ])
+        let discoveredOnly = "resolver 127.0.0.1:53;\nbackend d {\n    discover srv _x._tcp.test;\n}\n" + minimalConfig()
+        XCTAssertEqual(parsed(discoveredOnly)?.backends[0].servers, [], "a discovered backend needs no static server")
     }
 }

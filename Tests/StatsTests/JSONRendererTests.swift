@@ -39,7 +39,9 @@ final class JSONRendererTests: XCTestCase {
         XCTAssertEqual(frontends.count, 1)
         let web = frontends[0]
         XCTAssertEqual(keys(web), ["name", "connections_active", "connections_total", "requests_total",
-                                   "bytes_in", "bytes_out", "responses"])
+                                   "bytes_in", "bytes_out", "responses", "requests_by_protocol", "http2"])
+        XCTAssertEqual(web["requests_by_protocol"] as? [String: Int], ["HTTP/1.0": 0, "HTTP/1.1": 0, "HTTP/2.0": 0])
+        XCTAssertEqual(web["http2"] as? [String: Int], ["connections_active": 0, "connections_total": 0, "streams_total": 0])
         XCTAssertEqual(web["name"] as? String, "web")
         XCTAssertEqual(web["connections_active"] as? Int, 12)
         XCTAssertEqual(web["connections_total"] as? Int, 300)
