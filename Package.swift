@@ -44,7 +44,7 @@ let package = Package(
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
         .testTarget(name: "DataPathTests", dependencies: ["DataPath", "HTTP1", "Config", "EventLoop", "CLinux"]),
-        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "HTTP1"]),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "DataPath", "Config", "EventLoop", "Stats", "HTTP1"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"]),
         .testTarget(name: "ProxyProtocolTests", dependencies: ["ProxyProtocol"]),

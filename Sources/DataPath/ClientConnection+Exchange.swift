@@ -217,7 +217,11 @@ extension ClientConnection {
         output.compact()
         let out = UnsafeMutableRawBufferPointer(start: output.base! + output.end, count: loop.buffers.size - output.end)
         let source = exchange!.upstream!.input.bytes
-        guard let n = ResponseRewriter.write(head, headers: loop.headers, source: source, connection: directive, into: out) else {
+        let cookie = head.isInterim ? nil : exchange!.stickyCookie
+        let written = withOptionalBytes(cookie) {
+            ResponseRewriter.write(head, headers: loop.headers, source: source, connection: directive, setCookie: $0, into: out)
+        }
+        guard let n = written else {
             loop.logger.warn("upstream \(exchange!.serverName) sent a response head too large to rewrite")
             respond(status: 502)
             return false

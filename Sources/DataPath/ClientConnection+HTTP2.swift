@@ -291,7 +291,10 @@ extension ClientConnection {
                 progressed = true
             case .head(let head, let length):
                 progressed = true
-                codec.engine.submitResponse(stream: s.id, head: head, headers: loop.headers, source: s.exchange.upstream!.input.bytes)
+                let cookie = head.isInterim ? nil : s.exchange.stickyCookie
+                withOptionalBytes(cookie) {
+                    codec.engine.submitResponse(stream: s.id, head: head, headers: loop.headers, source: s.exchange.upstream!.input.bytes, setCookie: $0)
+                }
                 s.exchange.took(head: head, length: length, loop: loop, dechunk: true)
             case .malformed(let status):
                 answerStream(&s, status: status)

@@ -111,7 +111,10 @@ extension ClientConnection {
             return 413
         }
         guard let route = frontend.router.route(head, source) else { return 404 }
-        e.backend = runtime.backends[route]
+        let backend = runtime.backends[route]
+        e.backend = backend
+        e.keyHash = backend.keyHash(head, headers: loop.headers, source: source, peer: peer)
+        e.stickyServer = backend.stickyServer(headers: loop.headers, source: source)
         loop.buffers.take(&e.requestHead)
         let out = UnsafeMutableRawBufferPointer(start: e.requestHead.base, count: loop.buffers.size)
         let written = peer.withBytes { peerText in

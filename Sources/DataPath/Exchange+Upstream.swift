@@ -23,13 +23,15 @@ extension Exchange {
         let loop = client.loop
         let b = backend!
         while true {
-            guard let i = b.pick(tried: tried, now: loop.now) else {
+            let sticky = stickyServer.flatMap { b.stickyPick($0, tried: tried, now: loop.now) }
+            guard let i = sticky ?? b.pick(tried: tried, now: loop.now, keyHash: keyHash) else {
                 return .failed(status: attempts == 0 && !b.anyUp(now: loop.now) ? 503 : 502)
             }
             tried.insert(i)
             attempts += 1
             let srv = b.servers[i]
             server = srv
+            serverIndex = i
             // After a stale pooled connection, the one retry goes to a new connection.
             if kind == .http, !retriedStale, let idle = loop.upstreams.takeIdle(srv, for: client) {
                 attach(idle, reused: true, loop: loop)

@@ -34,9 +34,21 @@ struct Exchange {
     var closeAfterResponse = false
 
     // Upstream.
+    /// `balance hash`: the hash of the request's key (nil: no key, balanced round-robin).
+    var keyHash: UInt64?
+    /// `sticky cookie`: the server the client's cookie names.
+    var stickyServer: Int?
+    /// The server's index in the backend; -1 before a pick.
+    var serverIndex = -1
     var server: UpstreamServer? {
         get { serverRef?.takeUnretainedValue() }
         set { serverRef = newValue.map(Unmanaged.passUnretained) }
+    }
+    /// `sticky cookie`: the `Set-Cookie` value the response carries when the client's cookie did
+    /// not name the server that answers (none, another, a down or drained one).
+    var stickyCookie: [UInt8]? {
+        guard let b = backend, b.sticky != nil, serverIndex >= 0, stickyServer != serverIndex else { return nil }
+        return b.setCookieValues[serverIndex]
     }
     var upstream: UpstreamConnection? {
         get { upstreamRef?.takeUnretainedValue() }

@@ -34,9 +34,38 @@ public final class UpstreamServer {
 
     var passive: PassiveHealth.State { PassiveHealth.State(packed: shared.passive) }
 
+    /// Up: no active check, passive mark or operator says otherwise.
     @inline(__always)
     public func isUp(now: Int64) -> Bool {
-        !shared.checkDown && now >= passive.downUntil
+        !shared.checkDown && now >= passive.downUntil && shared.adminState != .disabled
+    }
+
+    /// May take new requests: up and not draining.
+    @inline(__always)
+    func takesNewRequests(now: Int64) -> Bool {
+        isUp(now: now) && shared.adminState == .normal
+    }
+
+    /// What /stats calls it: `up`, `down` or `draining`.
+    public func state(now: Int64) -> String {
+        if !isUp(now: now) { return "down" }
+        return shared.adminState == .drain ? "draining" : "up"
+    }
+
+    /// The weight in force: the operator's, else the configured one.
+    @inline(__always)
+    public var weight: Int {
+        let set = shared.adminWeight
+        return set > 0 ? set : config.weight
+    }
+
+    /// The weight the algorithms balance by (`SlowStart.scale` units): ramping up for
+    /// `slow_start` after the server came up.
+    @inline(__always)
+    func effectiveWeight(now: Int64) -> Int {
+        let since = shared.upSince
+        guard config.slowStartMs > 0, since > 0 else { return weight * SlowStart.scale }
+        return SlowStart.effectiveWeight(weight: weight, elapsedMs: now - since, durationMs: Int64(config.slowStartMs))
     }
 
     /// Counts a failed attempt; returns true when it took the server down.

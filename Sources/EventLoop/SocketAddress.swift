@@ -95,10 +95,14 @@ public struct SocketAddress {
         }
     }
 
-    public var description: String {
+    /// The address without the port ("10.0.0.1", "::1").
+    public var hostText: String {
         var buf = [CChar](repeating: 0, count: 64)
         let n = buf.withUnsafeMutableBufferPointer { formatHost(into: $0.baseAddress!, capacity: 64) }
-        let host = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return family == AF_INET6 ? "[\(host)]:\(port)" : "\(host):\(port)"
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    public var description: String {
+        family == AF_INET6 ? "[\(hostText)]:\(port)" : "\(hostText):\(port)"
     }
 }

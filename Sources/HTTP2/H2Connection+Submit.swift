@@ -10,13 +10,15 @@ extension H2Connection {
     /// `source`). A 1xx other than 101 goes out as informational HEADERS and a final response may
     /// follow; 101 cannot be expressed in HTTP/2 (false: answer 502 instead). A response without
     /// a body (HEAD, 204, 304, Content-Length 0) ends the stream; otherwise the body follows
-    /// through `setBody`.
+    /// through `setBody`. `setCookie` adds a `set-cookie` field to a final response.
     @discardableResult
-    public func submitResponse(stream: Int32, head: ResponseHead, headers: HeaderTable, source: UnsafeRawBufferPointer) -> Bool {
+    public func submitResponse(stream: Int32, head: ResponseHead, headers: HeaderTable, source: UnsafeRawBufferPointer,
+                               setCookie: UnsafeRawBufferPointer? = nil) -> Bool {
         guard let i = slotIndex(stream), streams.slots[i].announced, !streams.slots[i].responseSubmitted,
               head.status != 101 else { return false }
         ResponseMapping.fill(&nv, head: head, headers: headers, source: source)
         if head.isInterim { return submitInformational(stream) }
+        if let setCookie { nv.append("set-cookie", setCookie) }
         return submitFinal(i, withBody: head.framing != .none && head.framing != .contentLength(0))
     }
 

@@ -6,7 +6,17 @@ public struct SharedServerState: @unchecked Sendable {
     private enum Word {
         static let inFlight = 0
         // Second line.
-        static let passive = 8, checkDown = 9
+        static let passive = 8, checkDown = 9, adminState = 10, adminWeight = 11, upSince = 12
+    }
+
+    /// What an operator set with the runtime control.
+    public enum AdminState: Int, Sendable {
+        /// As configured.
+        case normal = 0
+        /// No new requests; those in flight (and sticky ones) finish.
+        case drain = 1
+        /// Down.
+        case disabled = 2
     }
 
     let words: SharedWords
@@ -33,6 +43,23 @@ public struct SharedServerState: @unchecked Sendable {
             if found == old { return (old, new) }
             old = found
         }
+    }
+
+    public var adminState: AdminState {
+        @inline(__always) get { AdminState(rawValue: words.load(Word.adminState)) ?? .normal }
+        nonmutating set { words.store(Word.adminState, newValue.rawValue) }
+    }
+
+    /// The weight an operator set, 0 for the configured one.
+    public var adminWeight: Int {
+        @inline(__always) get { words.load(Word.adminWeight) }
+        nonmutating set { words.store(Word.adminWeight, newValue) }
+    }
+
+    /// When the server last came up (monotonic ms), for slow start; 0 when unknown (up all along).
+    public var upSince: Int64 {
+        @inline(__always) get { Int64(words.load(Word.upSince)) }
+        nonmutating set { words.store(Word.upSince, Int(newValue)) }
     }
 
     /// Set by the master's active health checks.

@@ -26,7 +26,7 @@ extension StatsRenderer {
             let times = b.histogram.count == 0 ? ""
                 : " &middot; p50 \(milliseconds(b.histogram, 0.5)) ms &middot; p99 \(milliseconds(b.histogram, 0.99)) ms"
             page += HTMLPage.table(title: "Backend \(HTMLPage.escape(b.name)) <small>\(HTMLPage.escape(b.balance))\(times)</small>",
-                                   columns: ["server", "weight", "backup", "state", "active", "req/s", "requests", "failures"]
+                                   columns: ["server", "weight", "backup", "state", "admin", "active", "req/s", "requests", "failures"]
                                        + StatusClass.labels + ["p50 ms", "p99 ms"],
                                    rows: b.servers.map(serverRow))
         }
@@ -65,9 +65,15 @@ extension StatsRenderer {
         let v = srv.values
         return [HTMLPage.escape(srv.address), String(srv.weight), srv.backup ? "yes" : "no",
                 "<span class=\"badge \(HTMLPage.badgeClass(srv.state))\">\(HTMLPage.escape(srv.state))</span>",
-                String(v.activeRequests), NumberText.fixed(srv.requestRate, digits: 1), String(v.requestsTotal),
+                adminCell(srv), String(v.activeRequests), NumberText.fixed(srv.requestRate, digits: 1), String(v.requestsTotal),
                 HTMLPage.count(v.failuresTotal, alarming: true)]
             + classCells(v.responses) + [milliseconds(v.histogram, 0.5), milliseconds(v.histogram, 0.99)]
+    }
+
+    /// The state the runtime control set, with who set it when ("drain by 127.0.0.1 at 12:04:05").
+    private static func adminCell(_ srv: ServerSnapshot) -> String {
+        guard let c = srv.adminChange else { return HTMLPage.escape(srv.adminState) }
+        return "\(HTMLPage.escape(srv.adminState)) <small>(\(HTMLPage.escape(c.action)) by \(HTMLPage.escape(c.by)) at \(HTMLPage.clock(c.at)) UTC)</small>"
     }
 
     private static func milliseconds(_ h: HistogramValues, _ q: Double) -> String {
@@ -136,6 +142,13 @@ private enum HTMLPage {
         if d > 0 { return "\(d)d \(h)h" }
         if h > 0 { return "\(h)h \(two(m))m" }
         return "\(m)m \(two(s))s"
+    }
+
+    /// "HH:MM:SS" of a Unix time, UTC.
+    static func clock(_ unixSeconds: Double) -> String {
+        let t = Int(unixSeconds)
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : String(n) }
+        return "\(two(t / 3600 % 24)):\(two(t / 60 % 60)):\(two(t % 60))"
     }
 
     static func escape(_ text: String) -> String {

@@ -1,6 +1,9 @@
 extension StatsRenderer {
     /// GET /stats: the stats document, key for key (README, "Stats"). Top-level keys, and each worker,
     /// frontend, backend and server, get lines of their own so that `curl` output stays readable.
+    /// A JSON string literal of `text` (for other JSON replies of the stats listener).
+    public static func jsonString(_ text: String) -> String { JSON.string(text) }
+
     public static func json(_ s: StatsSnapshot) -> String {
         let reloads = JSON.object([
             ("succeeded", String(s.reloadsSucceeded)),
@@ -65,11 +68,16 @@ extension StatsRenderer {
             ("p50", v.histogram.quantile(0.5).map(seconds) ?? "null"),
             ("p99", v.histogram.quantile(0.99).map(seconds) ?? "null"),
         ])
+        let change = srv.adminChange.map {
+            JSON.object([("by", JSON.string($0.by)), ("at", JSON.number($0.at)), ("action", JSON.string($0.action))])
+        }
         return JSON.object([
             ("address", JSON.string(srv.address)),
             ("weight", String(srv.weight)),
             ("backup", srv.backup ? "true" : "false"),
             ("state", JSON.string(srv.state)),
+            ("admin_state", JSON.string(srv.adminState)),
+            ("admin_changed", change ?? "null"),
             ("active_requests", String(v.activeRequests)),
             ("requests_total", String(v.requestsTotal)),
             ("failures_total", String(v.failuresTotal)),

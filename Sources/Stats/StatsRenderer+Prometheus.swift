@@ -69,6 +69,7 @@ extension StatsRenderer {
     private static func servers(_ backends: [BackendSnapshot], into out: inout PrometheusText) {
         let metrics: [(String, PrometheusText.Kind, String, (ServerSnapshot) -> Int)] = [
             ("up", .gauge, "1 when the server takes new requests (state up), else 0.", { $0.state == "up" ? 1 : 0 }),
+            ("weight", .gauge, "The weight in force (set by the runtime control, else configured).", \.weight),
             ("active_requests", .gauge, "Requests in flight to the server, all workers together.", \.values.activeRequests),
             ("requests_total", .counter, "Requests sent to the server.", \.values.requestsTotal),
             ("failures_total", .counter, "Failed attempts (connect errors, timeouts, broken responses).", \.values.failuresTotal),
@@ -78,6 +79,15 @@ extension StatsRenderer {
             out.family(name, kind, help)
             for b in backends {
                 for srv in b.servers { out.sample(name, [("backend", b.name), ("server", srv.address)], value(srv)) }
+            }
+        }
+        let admin = "sluice_backend_server_admin_state"
+        out.family(admin, .gauge, "1 for the state the runtime control set (enable, drain, disable), 0 for the others.")
+        for b in backends {
+            for srv in b.servers {
+                for state in ["enable", "drain", "disable"] {
+                    out.sample(admin, [("backend", b.name), ("server", srv.address), ("state", state)], srv.adminState == state ? 1 : 0)
+                }
             }
         }
         let name = "sluice_backend_server_responses_total"

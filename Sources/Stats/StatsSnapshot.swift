@@ -82,13 +82,35 @@ public struct ServerSnapshot: Sendable {
     public var values: ServerValues
     /// Requests per second over the master's last sampling interval (shown on the HTML page).
     public var requestRate: Double
+    /// What the runtime control set: "enable" (as configured), "drain" or "disable".
+    public var adminState: String
+    /// Who last changed the state or weight through the runtime control (the peer's address), and
+    /// when (Unix seconds); nil when nobody did.
+    public var adminChange: AdminChange?
 
-    public init(address: String, weight: Int, backup: Bool, state: String, values: ServerValues, requestRate: Double = 0) {
+    public init(address: String, weight: Int, backup: Bool, state: String, values: ServerValues, requestRate: Double = 0,
+                adminState: String = "enable", adminChange: AdminChange? = nil) {
         self.address = address
         self.weight = weight
         self.backup = backup
         self.state = state
         self.values = values
         self.requestRate = requestRate
+        self.adminState = adminState
+        self.adminChange = adminChange
+    }
+}
+
+/// One change made through the runtime control.
+public struct AdminChange: Sendable, Equatable {
+    public var by: String
+    public var at: Double
+    /// What was asked: "drain", "disable", "enable" or "weight N".
+    public var action: String
+
+    public init(by: String, at: Double, action: String) {
+        self.by = by
+        self.at = at
+        self.action = action
     }
 }

@@ -156,6 +156,7 @@ final class HealthChecker {
             }
             if server.shared.checkDown {
                 server.shared.checkDown = false
+                server.shared.upSince = now
                 logger.info("\(label) is up (\(checks[i].successes) successful health checks)")
             }
         } else {

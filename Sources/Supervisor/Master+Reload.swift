@@ -29,7 +29,7 @@ extension Master {
         if loaded.stats != config.stats {
             do {
                 statsServer?.close()
-                statsServer = try loaded.stats.map { s throws(ProxyError) in try StatsServer(config: s, loop: loop, logger: logger) }
+                statsServer = try loaded.stats.map { s throws(ProxyError) in try makeStatsServer(s) }
             } catch {
                 logger.error("stats endpoint: \(error)")
             }

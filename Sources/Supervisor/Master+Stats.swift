@@ -18,9 +18,11 @@ extension Master {
         var backends: [BackendSnapshot] = runtime.backends.map { b in
             BackendSnapshot(name: b.config.name, balance: b.config.balance.rawValue, histogram: stats.backendHistogram(b.statsSlot),
                             servers: b.servers.map { s in
-                                ServerSnapshot(address: s.name, weight: s.config.weight, backup: s.config.backup,
-                                               state: s.isUp(now: now) ? "up" : "down", values: stats.serverValues(s.statsSlot),
-                                               requestRate: rates.server(b.config.name, s.name))
+                                ServerSnapshot(address: s.name, weight: s.weight, backup: s.config.backup,
+                                               state: s.state(now: now), values: stats.serverValues(s.statsSlot),
+                                               requestRate: rates.server(b.config.name, s.name),
+                                               adminState: RuntimeControl.adminWord(s.shared.adminState),
+                                               adminChange: adminChanges[Master.adminKey(b.config.name, s.name)])
                             })
         }
         // Servers that only older, still draining workers use.

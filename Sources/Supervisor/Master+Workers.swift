@@ -88,6 +88,7 @@ extension Master {
                 guard state.downUntil > 0 && now >= state.downUntil else { continue }
                 let (old, new) = s.shared.updatePassive { $0 == word ? PassiveHealth.State().packed : $0 }
                 if old == word && new != word {
+                    s.shared.upSince = now
                     logger.info("server \(s.name) of backend \(b.config.name) back after passive failure")
                 }
             }

@@ -35,6 +35,8 @@ final class Master {
     var healthChecker: HealthChecker?
     var stopping = false
     let rates = RateMeter()
+    /// The runtime control's last change per server (backend and server name), for /stats.
+    var adminChanges: [String: AdminChange] = [:]
     var stopDeadline: Int64 = 0
 
     /// A forked worker as the master tracks it.
@@ -56,7 +58,7 @@ final class Master {
         var open: [String: [Int32]] = [:]
         runtime = try Master.runtime(config, file: configPath, generation: 1, stats: stats, listeners: &open)
         listeners = open
-        if let s = config.stats { statsServer = try StatsServer(config: s, loop: loop, logger: logger) }
+        if let s = config.stats { statsServer = try makeStatsServer(s) }
         healthChecker = HealthChecker(runtime: runtime, loop: loop, logger: logger)
     }
 
@@ -65,7 +67,7 @@ final class Master {
     static func runtime(_ config: ProxyConfig, file: String, generation: Int, stats: StatsRegion,
                         listeners open: inout [String: [Int32]]) throws(ProxyError) -> Runtime {
         let positions = Master.positions(config)
-        return try Runtime(config: config, configFile: file, generation: generation, stats: stats) { address, frontend throws(ProxyError) in
+        let runtime = try Runtime(config: config, configFile: file, generation: generation, stats: stats) { address, frontend throws(ProxyError) in
             let key = address.description
             guard let sa = SocketAddress(ip: address.host, port: address.port) else {
                 throw ProxyError("frontend \(frontend): invalid listen address \(key)")
@@ -80,6 +82,19 @@ final class Master {
                 throw ProxyError("frontend \(frontend): cannot listen on \(key): \(Syscall.errorString(error.code))")
             }
             return Array(open[key]!.prefix(positions))
+        }
+        // A server seen for the first time comes up now (slow start ramps from here); one that
+        // stays keeps its time.
+        let now = Clock.nowMs()
+        for b in runtime.backends {
+            for s in b.servers where s.shared.upSince == 0 { s.shared.upSince = now }
+        }
+        return runtime
+    }
+
+    func makeStatsServer(_ config: StatsConfig) throws(ProxyError) -> StatsServer {
+        try StatsServer(config: config, loop: loop, logger: logger) { [unowned self] method, path, body, peer in
+            control(method: method, path: path, body: body, peer: peer)
         }
     }
 

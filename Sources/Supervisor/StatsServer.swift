@@ -16,8 +16,13 @@ final class StatsServer {
         var output: [UInt8] = []
         var sent = 0
         let allowed: Bool
+        /// The peer's address, for the runtime control's record of who changed what.
+        let peer: String
         let deadline: Int64
     }
+
+    /// Answers runtime control requests: method, path, body, peer.
+    typealias Control = (String, String, [UInt8], String) -> RuntimeControl.Reply
 
     private let allow: [CIDR]
     private let listenFDs: [Int32]
@@ -26,9 +31,11 @@ final class StatsServer {
     private var connections: [Int32: Connection] = [:]
     private var nextID: Int32 = 0
     private let headers = HeaderTable(capacity: 64)
+    private let control: Control
 
-    init(config: StatsConfig, loop: MasterLoop, logger: Logger) throws(ProxyError) {
+    init(config: StatsConfig, loop: MasterLoop, logger: Logger, control: @escaping Control) throws(ProxyError) {
         allow = config.allow
+        self.control = control
         self.loop = loop
         self.logger = logger
         var fds: [Int32] = []
@@ -72,7 +79,7 @@ final class StatsServer {
                 Syscall.close(fd)
                 continue
             }
-            connections[id] = Connection(fd: fd, allowed: allowed, deadline: Clock.nowMs() + 5000)
+            connections[id] = Connection(fd: fd, allowed: allowed, peer: peer.hostText, deadline: Clock.nowMs() + 5000)
         }
     }
 
@@ -119,33 +126,54 @@ final class StatsServer {
     }
 
     private enum Request {
-        case incomplete, invalid
-        case valid(Method, path: String)
+        case incomplete, invalid, tooLarge
+        case valid(Method, method: String, path: String, body: [UInt8])
+    }
+
+    /// The request once its head, and the body its Content-Length announces, are in.
+    private func parse(_ input: [UInt8]) -> Request {
+        input.withUnsafeBytes { raw -> Request in
+            guard let end = HeadScanner.headEnd(in: raw, searchFrom: 0) else { return .incomplete }
+            guard let head = try? RequestParser.parse(raw, headLength: end, headers: headers) else { return .invalid }
+            let length: Int
+            switch head.framing {
+            case .none: length = 0
+            case .contentLength(let n): length = n
+            case .chunked, .untilClose: return .invalid
+            }
+            guard length <= 4096 else { return .tooLarge }
+            guard raw.count >= end + length else { return .incomplete }
+            var path = String(decoding: raw[head.targetStart..<head.targetEnd], as: UTF8.self)
+            if let q = path.firstIndex(of: "?") { path = String(path[..<q]) }
+            let method = String(decoding: raw[0..<head.methodEnd], as: UTF8.self)
+            return .valid(head.method, method: method, path: path, body: Array(raw[end..<(end + length)]))
+        }
     }
 
     private func prepare(_ c: inout Connection, snapshot: () -> StatsSnapshot) -> Bool {
-        let request: Request = c.input.withUnsafeBytes { raw in
-            guard let end = HeadScanner.headEnd(in: raw, searchFrom: 0) else { return .incomplete }
-            guard let head = try? RequestParser.parse(raw, headLength: end, headers: headers) else { return .invalid }
-            var path = String(decoding: raw[head.targetStart..<head.targetEnd], as: UTF8.self)
-            if let q = path.firstIndex(of: "?") { path = String(path[..<q]) }
-            return .valid(head.method, path: path)
-        }
-        switch request {
+        switch parse(c.input) {
         case .incomplete:
             return true
         case .invalid:
             c.output = Array(CannedResponse.bytes(status: 400))
-        case .valid:
+        case .tooLarge:
+            c.output = Array(CannedResponse.bytes(status: 413))
+        case .valid(let kind, let method, let path, let body):
             guard c.allowed else {
                 c.output = Array(CannedResponse.bytes(status: 403))
                 return true
             }
-            guard case .valid(let method, let path) = request, method == .get || method == .head else {
+            if RuntimeControl.handles(path) {
+                let reply = control(method, path, body, c.peer)
+                c.output = StatsServer.response(status: StatsServer.statusLine(reply.status), type: "application/json",
+                                                body: reply.body, head: false)
+                return true
+            }
+            guard kind == .get || kind == .head else {
                 c.output = StatsServer.response(status: "405 Method Not Allowed", type: "text/plain", body: "use GET\n", head: false)
                 return true
             }
-            let head = method == .head
+            let head = kind == .head
             switch path {
             case "/stats":
                 c.output = StatsServer.response(status: "200 OK", type: "application/json", body: StatsRenderer.json(snapshot()), head: head)
@@ -159,6 +187,16 @@ final class StatsServer {
             }
         }
         return true
+    }
+
+    private static func statusLine(_ status: Int) -> String {
+        switch status {
+        case 200: return "200 OK"
+        case 400: return "400 Bad Request"
+        case 403: return "403 Forbidden"
+        case 404: return "404 Not Found"
+        default: return "405 Method Not Allowed"
+        }
     }
 
     static func response(status: String, type: String, body: String, head: Bool) -> [UInt8] {

@@ -59,8 +59,10 @@ final class JSONRendererTests: XCTestCase {
         let servers = try XCTUnwrap(backends[0]["servers"] as? [[String: Any]])
         XCTAssertEqual(servers.count, 2)
         let up = servers[0]
-        XCTAssertEqual(keys(up), ["address", "weight", "backup", "state", "active_requests", "requests_total",
-                                  "failures_total", "responses", "response_time_seconds"])
+        XCTAssertEqual(keys(up), ["address", "weight", "backup", "state", "admin_state", "admin_changed", "active_requests",
+                                  "requests_total", "failures_total", "responses", "response_time_seconds"])
+        XCTAssertEqual(up["admin_state"] as? String, "enable")
+        XCTAssertTrue(up["admin_changed"] is NSNull)
         XCTAssertEqual(up["address"] as? String, "127.0.0.1:9001")
         XCTAssertEqual(up["weight"] as? Int, 3)
         XCTAssertEqual(up["backup"] as? Bool, false)
