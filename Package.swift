@@ -35,7 +35,7 @@ let package = Package(
         // epoll loop, deadlines, thin syscall layer, socket helpers.
         .target(name: "EventLoop", dependencies: ["CLinux"]),
         // The worker: its event loop, client and upstream connections, exchanges, routing, access logs.
-        .target(name: "DataPath", dependencies: ["CLinux", "EventLoop", "HTTP1", "HTTP2", "Config", "Balancer", "Stats", "TLS"]),
+        .target(name: "DataPath", dependencies: ["CLinux", "EventLoop", "HTTP1", "HTTP2", "Config", "Balancer", "Stats", "TLS", "ProxyProtocol"]),
         // The master: worker supervision, listeners, signals, reloads, health checks, stats endpoint.
         .target(name: "Supervisor", dependencies: ["CLinux", "EventLoop", "HTTP1", "Config", "Balancer", "Stats", "DataPath"]),
         .executableTarget(name: "sluice", dependencies: [

@@ -13,15 +13,20 @@ import TLS
 /// response bodies go to the client straight from the upstream connection's input. A side is
 /// read again only once what was read from it has been written, which is the backpressure.
 final class ClientConnection {
-    enum Phase { case handshake, waiting, exchange, tunnel, http2, closing, closed }
+    enum Phase { case proxyHeader, handshake, waiting, exchange, tunnel, http2, closing, closed }
 
     let id: Int32
     unowned(unsafe) let loop: Loop
     unowned(unsafe) let runtime: Runtime
     unowned(unsafe) let frontend: Frontend
     let listener: Listener
-    let peer: AddressText
-    let trusted: Bool
+    /// The client: the connection's peer, or the source a PROXY protocol header names.
+    var peerAddress: SocketAddress
+    var peer: AddressText
+    var trusted: Bool
+    /// The address the client connected to, when a PROXY protocol header named it (else the
+    /// socket's own, read when needed).
+    var proxiedDestination: SocketAddress?
     var endpoint: Endpoint
     var phase: Phase
     var deadline: Int64
@@ -50,31 +55,37 @@ final class ClientConnection {
         self.listener = listener
         let fe = runtime.frontends[listener.frontend]
         frontend = fe
+        peerAddress = peer
         self.peer = AddressText(peer)
         trusted = fe.trusts(peer)
         endpoint = Endpoint(fd: fd, writable: true)
         logStorage = fe.accessLog == nil ? nil : .allocate(byteCount: RequestLine.storageSize, alignment: 8)
-        phase = .handshake
-        // The TLS handshake and the first request head are bounded by `timeout header`; a
-        // `mode tcp` connection without TLS starts its tunnel at once.
+        phase = listener.address.proxyProtocol ? .proxyHeader : .handshake
+        // The PROXY header, the TLS handshake and the first request head are bounded by
+        // `timeout header`; a `mode tcp` connection without TLS starts its tunnel at once.
         deadline = loop.now + Int64(fe.config.headerTimeoutMs)
     }
 
     deinit { logStorage?.deallocate() }
 
-    /// Starts serving: TLS first on a TLS listener, then requests (or the tunnel).
+    /// Starts serving: the PROXY protocol header on such a listener, TLS on a TLS listener, then
+    /// requests (or the tunnel).
     func start() {
         loop.register(endpoint.fd, role: .client, owner: id)
         frontend.counters.connectionOpened()
-        if listener.https, let context = frontend.tls {
-            guard let tls = TLSConnection.accept(fd: endpoint.fd, context: context) else {
-                loop.logger.error("cannot create a TLS session for \(peer.string)")
-                close()
-                return
-            }
-            endpoint = Endpoint(fd: endpoint.fd, tls: tls, writable: true)
-        }
+        if phase == .handshake { startTLS() }
         drive()
+    }
+
+    /// Creates the TLS session on a TLS listener (its handshake is the next step).
+    func startTLS() {
+        guard listener.https, let context = frontend.tls else { return }
+        guard let tls = TLSConnection.accept(fd: endpoint.fd, context: context) else {
+            loop.logger.error("cannot create a TLS session for \(peer.string)")
+            close()
+            return
+        }
+        endpoint.startTLS(tls)
     }
 
     /// Runs the connection until no more progress can be made without new readiness.
@@ -83,6 +94,7 @@ final class ClientConnection {
             let progressed: Bool
             switch phase {
             case .closed: return
+            case .proxyHeader: progressed = stepProxyHeader()
             case .handshake: progressed = stepHandshake()
             case .waiting: progressed = stepWaiting()
             case .exchange: progressed = stepExchange()
@@ -158,7 +170,7 @@ final class ClientConnection {
         switch phase {
         case .closed:
             return
-        case .handshake:
+        case .proxyHeader, .handshake:
             close()
         case .waiting:
             if headStarted || !input.isEmpty { reject(status: 408) } else { close() }

@@ -29,9 +29,8 @@ struct Endpoint {
 
     init() {}
 
-    init(fd: Int32, tls: TLSConnection? = nil, writable: Bool) {
+    init(fd: Int32, writable: Bool) {
         self.fd = fd
-        self.tls = tls
         self.writable = writable
     }
 
@@ -158,15 +157,21 @@ struct Endpoint {
     /// text. Read without consuming it, before OpenSSL reads anything, so that a plain-HTTP
     /// request on a TLS listener is answered in plain text instead of failing the handshake.
     mutating func sniffFirstByte() -> FirstByte {
-        let (result, byte) = Syscall.peekByte(fd)
+        var byte: UInt8 = 0
+        let result = withUnsafeMutableBytes(of: &byte) { peek(into: $0) }
         switch result {
         case .bytes: return byte == 0x16 ? .tls : .plain
-        case .wouldBlock:
-            readable = false
-            return .notYet
-        case .endOfFile, .failed:
-            return .closed
+        case .wouldBlock: return .notYet
+        case .endOfFile, .failed: return .closed
         }
+    }
+
+    /// The bytes waiting on the socket, left for the next read (the PROXY protocol header is
+    /// taken this way, so that nothing after it is read before TLS starts).
+    mutating func peek(into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
+        let result = Syscall.peek(fd, into: buffer)
+        if result == .wouldBlock { readable = false }
+        return result
     }
 
     /// Gives up TLS on a connection that turned out to speak plain text.
@@ -175,7 +180,7 @@ struct Endpoint {
         tls = nil
     }
 
-    /// Starts TLS on a connected socket (the upstream side of a `tls` server).
+    /// Starts TLS on a connected socket (a TLS listener's client, the upstream side of a `tls` server).
     mutating func startTLS(_ connection: TLSConnection) {
         tls = connection
     }

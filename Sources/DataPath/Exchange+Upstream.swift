@@ -64,6 +64,10 @@ extension Exchange {
                 loop.logger.warn("connect to \(serverName) failed: \(Syscall.errorString(err))")
                 return connectFailed(for: client)
             }
+            if let version = up.server.config.sendProxy, !sendProxyHeader(version, on: up, for: client) {
+                loop.logger.warn("cannot send the PROXY protocol header to \(serverName)")
+                return connectFailed(for: client)
+            }
             guard let context = up.server.tls else {
                 up.phase = .ready
                 return .ready

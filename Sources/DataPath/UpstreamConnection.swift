@@ -68,10 +68,10 @@ final class UpstreamTable {
     }
 
     /// Puts a connection whose response ended cleanly in its server's pool (or closes it when
-    /// the pool is full).
+    /// the pool is full, or when its PROXY protocol header spoke for one client).
     func release(_ connection: UpstreamConnection, keep: Bool, poolSize: Int) {
         loop.buffers.give(&connection.input)
-        if keep && connection.server.idle.count < poolSize {
+        if keep && connection.server.config.sendProxy == nil && connection.server.idle.count < poolSize {
             connection.client = nil
             loop.registry.reassign(connection.endpoint.fd, role: .idleUpstream, owner: connection.id)
             connection.server.idle.append(connection)

@@ -84,6 +84,16 @@ public enum Socket {
         return value
     }
 
+    /// The address a socket is bound to (getsockname); nil on error.
+    public static func localAddress(_ fd: Int32) -> SocketAddress? {
+        var address = SocketAddress()
+        address.length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &address.storage) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &address.length) }
+        }
+        return rc == 0 ? address : nil
+    }
+
     public static func setNoDelay(_ fd: Int32) {
         setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
     }

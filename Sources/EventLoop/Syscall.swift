@@ -64,18 +64,17 @@ public enum Syscall {
         }
     }
 
-    /// The first byte waiting on a socket, left in place (recv with MSG_PEEK).
+    /// The bytes waiting on a socket, left in place (recv with MSG_PEEK).
     @inline(never)
-    public static func peekByte(_ fd: Int32) -> (IOResult, UInt8) {
-        var byte: UInt8 = 0
+    public static func peek(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
         while true {
-            let n = recv(fd, &byte, 1, Int32(MSG_PEEK))
-            if n > 0 { return (.bytes(1), byte) }
-            if n == 0 { return (.endOfFile, 0) }
+            let n = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_PEEK))
+            if n > 0 { return .bytes(n) }
+            if n == 0 { return .endOfFile }
             let e = errno
             if e == EINTR { continue }
-            if e == EAGAIN || e == EWOULDBLOCK { return (.wouldBlock, 0) }
-            return (.failed(e), 0)
+            if e == EAGAIN || e == EWOULDBLOCK { return .wouldBlock }
+            return .failed(e)
         }
     }
 
