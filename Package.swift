@@ -37,7 +37,7 @@ let package = Package(
         // The worker: its event loop, client and upstream connections, exchanges, routing, access logs.
         .target(name: "DataPath", dependencies: ["CLinux", "EventLoop", "HTTP1", "HTTP2", "Config", "Balancer", "Stats", "TLS", "ProxyProtocol"]),
         // The master: worker supervision, listeners, signals, reloads, health checks, stats endpoint.
-        .target(name: "Supervisor", dependencies: ["CLinux", "EventLoop", "HTTP1", "Config", "Balancer", "Stats", "DataPath"]),
+        .target(name: "Supervisor", dependencies: ["CLinux", "EventLoop", "HTTP1", "Config", "Balancer", "Stats", "DataPath", "Discovery"]),
         .executableTarget(name: "sluice", dependencies: [
             "Supervisor", "DataPath", "Config", "TLS",
         ]),

@@ -30,6 +30,13 @@ extension StatsRenderer {
                                        + StatusClass.labels + ["p50 ms", "p99 ms"],
                                    rows: b.servers.map(serverRow))
         }
+        if !s.discovery.isEmpty {
+            page += HTMLPage.table(title: "DNS discovery", columns: ["name", "servers", "failed lookups", "last error"],
+                                   rows: s.discovery.map {
+                                       [HTMLPage.escape($0.name), String($0.servers), HTMLPage.count($0.failuresTotal, alarming: true),
+                                        HTMLPage.escape($0.lastError ?? "–")]
+                                   })
+        }
         return page + "</body></html>\n"
     }
 

@@ -1,9 +1,9 @@
 extension StatsRenderer {
-    /// GET /stats: the stats document, key for key (README, "Stats"). Top-level keys, and each worker,
-    /// frontend, backend and server, get lines of their own so that `curl` output stays readable.
     /// A JSON string literal of `text` (for other JSON replies of the stats listener).
     public static func jsonString(_ text: String) -> String { JSON.string(text) }
 
+    /// GET /stats: the stats document, key for key (README, "Stats"). Top-level keys, and each worker,
+    /// frontend, backend and server, get lines of their own so that `curl` output stays readable.
     public static func json(_ s: StatsSnapshot) -> String {
         let reloads = JSON.object([
             ("succeeded", String(s.reloadsSucceeded)),
@@ -19,8 +19,18 @@ extension StatsRenderer {
             ("workers", JSON.lines(s.workers.map(worker))),
             ("frontends", JSON.lines(s.frontends.map(frontend))),
             ("backends", JSON.lines(s.backends.map(backend))),
+            ("discovery", JSON.lines(s.discovery.map(discovery))),
         ]
         return "{\n" + top.map { "  \(JSON.string($0.0)): \($0.1)" }.joined(separator: ",\n") + "\n}\n"
+    }
+
+    private static func discovery(_ d: DiscoverySnapshot) -> String {
+        JSON.object([
+            ("name", JSON.string(d.name)),
+            ("servers", String(d.servers)),
+            ("failures_total", String(d.failuresTotal)),
+            ("last_error", d.lastError.map(JSON.string) ?? "null"),
+        ])
     }
 
     private static func worker(_ w: WorkerSnapshot) -> String {

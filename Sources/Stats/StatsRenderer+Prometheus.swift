@@ -16,7 +16,15 @@ extension StatsRenderer {
         frontends(s.frontends, into: &out)
         servers(s.backends, into: &out)
         responseTimes(s.backends, into: &out)
+        discovery(s.discovery, into: &out)
         return out.text
+    }
+
+    private static func discovery(_ names: [DiscoverySnapshot], into out: inout PrometheusText) {
+        out.family("sluice_discovery_servers", .gauge, "Servers the last DNS answer for the name gave.")
+        for d in names { out.sample("sluice_discovery_servers", [("name", d.name)], d.servers) }
+        out.family("sluice_discovery_failures_total", .counter, "Failed DNS lookups of the name (the last answer was kept).")
+        for d in names { out.sample("sluice_discovery_failures_total", [("name", d.name)], d.failuresTotal) }
     }
 
     private static func workers(_ workers: [WorkerSnapshot], into out: inout PrometheusText) {

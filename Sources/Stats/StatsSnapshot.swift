@@ -11,10 +11,13 @@ public struct StatsSnapshot: Sendable {
     public var workers: [WorkerSnapshot]
     public var frontends: [FrontendSnapshot]
     public var backends: [BackendSnapshot]
+    /// The names DNS discovery watches (empty without `resolver`).
+    public var discovery: [DiscoverySnapshot]
 
     public init(version: String, pid: Int32, uptimeSeconds: Double, generation: Int,
                 reloadsSucceeded: Int, reloadsFailed: Int, lastReloadError: String?,
-                workers: [WorkerSnapshot], frontends: [FrontendSnapshot], backends: [BackendSnapshot]) {
+                workers: [WorkerSnapshot], frontends: [FrontendSnapshot], backends: [BackendSnapshot],
+                discovery: [DiscoverySnapshot] = []) {
         self.version = version
         self.pid = pid
         self.uptimeSeconds = uptimeSeconds
@@ -25,6 +28,23 @@ public struct StatsSnapshot: Sendable {
         self.workers = workers
         self.frontends = frontends
         self.backends = backends
+        self.discovery = discovery
+    }
+}
+
+/// One name DNS discovery watches: how many servers its last answer gave, and its failed lookups.
+public struct DiscoverySnapshot: Sendable {
+    /// As configured: "app.internal:9000 resolve", "srv _http._tcp.app.example".
+    public var name: String
+    public var servers: Int
+    public var failuresTotal: Int
+    public var lastError: String?
+
+    public init(name: String, servers: Int, failuresTotal: Int, lastError: String?) {
+        self.name = name
+        self.servers = servers
+        self.failuresTotal = failuresTotal
+        self.lastError = lastError
     }
 }
 

@@ -19,10 +19,13 @@ extension Master {
         var open = listeners
         let next: Runtime
         do {
-            next = try Master.runtime(loaded, file: configPath, generation: runtime.generation + 1, stats: stats, listeners: &open)
+            try configureDiscovery(loaded)
+            next = try Master.runtime(withDiscovered(loaded), file: configPath, generation: runtime.generation + 1,
+                                      stats: stats, listeners: &open)
         } catch {
-            // Whatever this attempt opened goes; the running groups stay as they were.
+            // Whatever this attempt opened goes; the running groups and names stay as they were.
             for (key, group) in open { for fd in group.dropFirst(listeners[key]?.count ?? 0) { Syscall.close(fd) } }
+            try? configureDiscovery(config)
             reloadFailed(error.description)
             return
         }
@@ -45,13 +48,19 @@ extension Master {
             open[key] = keep > 0 ? Array(group.prefix(keep)) : nil
         }
         listeners = open
+        config = loaded
+        logger.reconfigure(target: loaded.errorLog, level: loaded.logLevel)
+        reloadsSucceeded += 1
+        switchTo(next)
+        logger.info("configuration reloaded: generation \(runtime.generation), \(workerCount) worker(s)")
+    }
+
+    /// Makes `next` the serving generation: its workers start, the current ones drain.
+    func switchTo(_ next: Runtime) {
         drainingRuntimes[runtime.generation] = runtime
         runtime = next
         healthChecker?.close()
         healthChecker = HealthChecker(runtime: next, loop: loop, logger: logger)
-        config = loaded
-        logger.reconfigure(target: loaded.errorLog, level: loaded.logLevel)
-        reloadsSucceeded += 1
         respawns.removeAll()
         // Only the workers of the generation being replaced; older ones are draining already and
         // a second SIGTERM would stop them at once.
@@ -59,7 +68,6 @@ extension Master {
         for i in old { workers[i].draining = true }
         spawnWorkers()
         for i in old { kill(workers[i].pid, SIGTERM) }
-        logger.info("configuration reloaded: generation \(runtime.generation), \(workerCount) worker(s)")
     }
 
     private func reloadFailed(_ message: String) {

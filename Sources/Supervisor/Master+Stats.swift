@@ -42,6 +42,7 @@ extension Master {
         return StatsSnapshot(version: Version.string, pid: getpid(), uptimeSeconds: Double(now - startedAt) / 1000,
                              generation: runtime.generation, reloadsSucceeded: reloadsSucceeded,
                              reloadsFailed: reloadsFailed, lastReloadError: lastReloadError,
-                             workers: workerSnapshots, frontends: frontends, backends: backends)
+                             workers: workerSnapshots, frontends: frontends, backends: backends,
+                             discovery: discoverySnapshots())
     }
 }

@@ -24,7 +24,8 @@ extension Master {
         let pid = fork()
         if pid == 0 {
             WorkerProcess.run(runtime: runtime, position: position, area: area, logger: logger, master: master,
-                              closing: [loop.epoll.fd, signalFD] + (statsServer?.descriptors ?? []) + (healthChecker?.descriptors ?? []))
+                              closing: [loop.epoll.fd, signalFD] + (statsServer?.descriptors ?? []) + (healthChecker?.descriptors ?? [])
+                                  + (discovery?.resolver.descriptors.map(\.fd) ?? []))
         }
         if pid < 0 {
             logger.error("fork: \(Syscall.errorString(errno))")

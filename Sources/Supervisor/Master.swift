@@ -1,6 +1,7 @@
 import CLinux
 import Config
 import DataPath
+import Discovery
 import EventLoop
 import Glibc
 import Stats
@@ -19,7 +20,8 @@ final class Master {
     /// SO_REUSEPORT group); kept across reloads, so the new worker of a position takes over the
     /// very queue its predecessor accepted from.
     var listeners: [String: [Int32]] = [:]
-    var runtime: Runtime
+    /// Set in `init` once DNS discovery has had its first answers.
+    var runtime: Runtime!
     /// Runtimes of older generations whose workers are still draining, by generation.
     var drainingRuntimes: [Int: Runtime] = [:]
     var workers: [ChildWorker] = []
@@ -37,6 +39,11 @@ final class Master {
     let rates = RateMeter()
     /// The runtime control's last change per server (backend and server name), for /stats.
     var adminChanges: [String: AdminChange] = [:]
+    /// DNS discovery, when the configuration resolves names (`Master+Discovery`).
+    var discovery: DiscoveryService?
+    var resolverAddress: String?
+    /// When DNS first changed a server list since the running generation was made.
+    var discoveryChangedAt: Int64?
     var stopDeadline: Int64 = 0
 
     /// A forked worker as the master tracks it.
@@ -56,7 +63,8 @@ final class Master {
         do { stats = try StatsRegion() } catch { throw ProxyError("cannot create the stats region: \(error)") }
         loop = try MasterLoop()
         var open: [String: [Int32]] = [:]
-        runtime = try Master.runtime(config, file: configPath, generation: 1, stats: stats, listeners: &open)
+        try configureDiscovery(config)
+        runtime = try Master.runtime(withDiscovered(config), file: configPath, generation: 1, stats: stats, listeners: &open)
         listeners = open
         if let s = config.stats { statsServer = try makeStatsServer(s) }
         healthChecker = HealthChecker(runtime: runtime, loop: loop, logger: logger)
@@ -121,20 +129,23 @@ final class Master {
         while true {
             let n = loop.epoll.wait(timeoutMs: 100)
             for i in 0..<n {
-                let (_, token) = loop.epoll.event(i)
+                let (mask, token) = loop.epoll.event(i)
                 guard let (role, owner) = loop.match(token) else { continue }
                 switch role {
                 case .signal: readSignals()
                 case .healthCheck: healthChecker?.handle(check: Int(owner))
                 case .statsListener: statsServer?.accept(listener: owner)
                 case .statsConnection: statsServer?.handle(connection: owner, snapshot: snapshot)
+                case .dns: resolverReady(fd: owner, mask: mask)
                 }
             }
             let now = Clock.nowMs()
             statsServer?.sweep(now: now)
+            discovery?.tick()
             if !stopping {
                 healthChecker?.tick(now: now)
                 noteEndedPassiveMarks(now: now)
+                applyDiscoveryChanges(now: now)
             }
             rates.sample(now: now, stats: stats, runtime: runtime)
             if stopping {

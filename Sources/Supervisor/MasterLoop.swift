@@ -4,7 +4,7 @@ import EventLoop
 
 /// What a descriptor of the master is.
 enum MasterRole {
-    case signal, healthCheck, statsListener, statsConnection
+    case signal, healthCheck, statsListener, statsConnection, dns
 }
 
 /// The master's epoll set and the registry telling its descriptors apart (the same
@@ -19,6 +19,12 @@ final class MasterLoop {
 
     func watch(_ fd: Int32, role: MasterRole, owner: Int32, events: UInt32) throws(SystemError) {
         try epoll.add(fd, events: events, token: registry.claim(fd, role: role, owner: owner))
+    }
+
+    /// Stops watching a descriptor someone else closes (c-ares' sockets).
+    func forget(_ fd: Int32) {
+        epoll.remove(fd)
+        registry.release(fd)
     }
 
     func close(_ fd: Int32) {
