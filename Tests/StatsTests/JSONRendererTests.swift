@@ -14,7 +14,9 @@ final class JSONRendererTests: XCTestCase {
 
     func testEveryKeyOfTheSpecDocument() throws {
         let doc = try parse(Fixture.snapshot)
-        XCTAssertEqual(keys(doc), ["version", "pid", "uptime_seconds", "generation", "reloads", "workers", "frontends", "backends"])
+        XCTAssertEqual(keys(doc), ["version", "pid", "uptime_seconds", "generation", "reloads", "workers", "frontends", "backends",
+                                   "discovery"])
+        XCTAssertEqual((doc["discovery"] as? [Any])?.count, 0)
         XCTAssertEqual(doc["version"] as? String, "0.1.0")
         XCTAssertEqual(doc["pid"] as? Int, 4242)
         XCTAssertEqual(doc["uptime_seconds"] as? Double, 81.5)
@@ -109,5 +111,22 @@ final class JSONRendererTests: XCTestCase {
         XCTAssertEqual((backend["servers"] as? [[String: Any]])?.first?["address"] as? String, Fixture.awkwardName)
         XCTAssertEqual((doc["reloads"] as? [String: Any])?["last_error"] as? String, "bad <thing>\u{1}")
         XCTAssertTrue(StatsRenderer.json(Fixture.awkwardSnapshot).contains(#""bad <thing>\u0001""#))
+    }
+}
+
+final class DiscoveryRenderingTests: XCTestCase {
+    func testWatchedNamesInEveryView() throws {
+        var s = Fixture.snapshot
+        s.discovery = [DiscoverySnapshot(name: "srv _http._tcp.app.test", servers: 3, failuresTotal: 2, lastError: "SERVFAIL")]
+        let doc = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(StatsRenderer.json(s).utf8)) as? [String: Any])
+        let names = try XCTUnwrap(doc["discovery"] as? [[String: Any]])
+        XCTAssertEqual(names.first?["name"] as? String, "srv _http._tcp.app.test")
+        XCTAssertEqual(names.first?["servers"] as? Int, 3)
+        XCTAssertEqual(names.first?["failures_total"] as? Int, 2)
+        XCTAssertEqual(names.first?["last_error"] as? String, "SERVFAIL")
+        let metrics = StatsRenderer.prometheus(s)
+        XCTAssertTrue(metrics.contains("sluice_discovery_servers{name=\"srv _http._tcp.app.test\"} 3\n"), metrics)
+        XCTAssertTrue(metrics.contains("sluice_discovery_failures_total{name=\"srv _http._tcp.app.test\"} 2\n"), metrics)
+        XCTAssertTrue(StatsRenderer.html(s).contains("DNS discovery"))
     }
 }
