@@ -6,8 +6,8 @@ SWIFT      ?= swift
 PYTHON     ?= python3
 SLUICE_BIN := .build/release/sluice
 RUN_APT    := libssl-dev libc-ares-dev libnghttp2-dev openssl curl
-TEST_APT   := wrk chromium slowhttptest gcc nginx-light nghttp2-client
-TEST_PY    := pytest requests werkzeug flask prometheus-client sslyze dnslib h2
+TEST_APT   := wrk chromium slowhttptest gcc haproxy nginx-light nghttp2-client python3-yaml
+TEST_PY    := pytest requests werkzeug flask prometheus-client sslyze dnslib h2 pyyaml
 
 .PHONY: all build release dist install run test unit blackbox bench fuzz deps test-deps clean
 
@@ -28,7 +28,7 @@ deps:
 
 test-deps: deps
 	$(call apt_ensure,$(TEST_APT))
-	@$(PYTHON) -c "import pytest, requests, werkzeug, flask, prometheus_client, sslyze, dnslib, h2" 2>/dev/null || \
+	@$(PYTHON) -c "import pytest, requests, werkzeug, flask, prometheus_client, sslyze, dnslib, h2, yaml" 2>/dev/null || \
 	  $(PYTHON) -m pip install -q $(TEST_PY) || { echo "please install: $(PYTHON) -m pip install $(TEST_PY)"; exit 1; }
 
 build:
@@ -53,7 +53,9 @@ SYSCONF ?= /etc
 install: dist
 	install -D -m 755 dist/sluice $(DESTDIR)$(PREFIX)/bin/sluice
 	install -d $(DESTDIR)$(SYSCONF)/sluice
-	[ -e $(DESTDIR)$(SYSCONF)/sluice/proxy.conf ] || install -m 644 proxy.conf.example $(DESTDIR)$(SYSCONF)/sluice/proxy.conf
+	# The unit's RuntimeDirectory holds the pid file (the service cannot write to /etc).
+	[ -e $(DESTDIR)$(SYSCONF)/sluice/proxy.conf ] || sed 's|^pid_file .*|pid_file /run/sluice/sluice.pid;|' proxy.conf.example \
+	  | install -m 644 /dev/stdin $(DESTDIR)$(SYSCONF)/sluice/proxy.conf
 	sed 's|/usr/local/bin/sluice|$(PREFIX)/bin/sluice|g; s|/etc/sluice|$(SYSCONF)/sluice|g' deploy/sluice.service \
 	  | install -D -m 644 /dev/stdin $(DESTDIR)$(SYSCONF)/systemd/system/sluice.service
 
