@@ -1,21 +1,22 @@
 /// `balance hash`: consistent hashing of a request key (source address, URI, a header or a cookie
-/// value) over the servers' addresses and weights, with Maglev tables (`MaglevTable`), one for the
-/// primary servers and one for the backups.
+/// value) over the servers' addresses and weights, by weighted rendezvous hashing
+/// (`RendezvousHash`) within the tier in use (primary servers, else backups).
 ///
-/// Agreement: the tables depend only on the set of (address, weight) pairs, and the key hash is
-/// `StableHash`, so every sluice process with the same server list maps a key to the same server
-/// without talking to the others. A server that may not take the request (down, wrong tier, already
-/// tried) is skipped by walking on to the next slot, so processes that agree on which servers are
-/// down also agree on the fallback, and a retry goes to the next server on the walk.
+/// Agreement: a key's ranking of the servers depends only on the (address, weight) pairs, and the
+/// key hash is `StableHash`, so every sluice process with the same server list maps a key to the
+/// same server without talking to the others. A server that may not take the request (down, wrong
+/// tier, already tried) is skipped by walking on to the next server in the key's ranking, so
+/// processes that agree on which servers are down also agree on the fallback, and a retry goes to
+/// the next server on the walk.
 ///
-/// Slow start: a ramping server (effective weight below `weight * SlowStart.scale`) keeps its slots
-/// but admits only a fraction of the keys that land on them, ramp / maxRamp (maxRamp: the largest
+/// Slow start: a ramping server (effective weight below `weight * SlowStart.scale`) keeps its rank
+/// but admits only a fraction of the keys that rank it first, ramp / maxRamp (maxRamp: the largest
 /// ramp among the eligible servers, so that servers that all ramp together lose nothing); the others
 /// walk on as if it were down. Admission is a fixed function of the key and the server, so a key
 /// only moves onto the server as its ramp grows, never back and forth, and two processes agree
 /// whenever they agree on the ramp (they disagree only on the keys between their two ramp values
 /// while the ramps last). HAProxy instead grows the server's share of its ring with the effective
-/// weight; the result is the same shape, without rebuilding the table during the ramp.
+/// weight; the result is the same shape, without rebuilding anything during the ramp.
 ///
 /// Bounded loads (`hash_balance_factor` P > 100, Mirrokni et al., as HAProxy does it): a server may
 /// hold at most ceil(ceil((L + 1) * P / 100) * w / W) requests, L and W being the in-flight requests
@@ -25,7 +26,7 @@
 /// were already tried), the first eligible server on the walk is taken.
 ///
 /// Immutable: built once per server list (and again when a weight changes), swapped whole; a pick
-/// allocates nothing.
+/// allocates nothing (the scores live on the stack).
 public final class ConsistentHash: Sendable {
     public struct Server: Sendable {
         /// The server's resolved address text, e.g. "10.0.0.5:8080" or "[2001:db8::5]:8080".
@@ -43,8 +44,7 @@ public final class ConsistentHash: Sendable {
     public let serverCount: Int
     /// Percent of the mean load a server may carry (> 100), or nil for unbounded loads.
     public let balanceFactor: Int?
-    private let primary: MaglevTable
-    private let backup: MaglevTable
+    private let ranking: RendezvousHash
     /// Per server: what makes its slow-start admission draw independent of other servers'.
     private let admissionSeeds: [UInt64]
 
@@ -52,9 +52,7 @@ public final class ConsistentHash: Sendable {
         precondition(balanceFactor.map { $0 > 100 } ?? true, "hash_balance_factor must be above 100")
         serverCount = servers.count
         self.balanceFactor = balanceFactor
-        let indexed = servers.enumerated().map { (index: $0.offset, address: $0.element.address, weight: $0.element.weight) }
-        primary = MaglevTable(indexed.filter { !servers[$0.index].backup })
-        backup = MaglevTable(indexed.filter { servers[$0.index].backup })
+        ranking = RendezvousHash(addresses: servers.map(\.address), weights: servers.map(\.weight))
         admissionSeeds = servers.map { StableHash.hash($0.address, seed: ConsistentHash.admissionSeed) }
     }
 
@@ -63,26 +61,28 @@ public final class ConsistentHash: Sendable {
     /// states give the same answer in every process (bounded loads aside, see above). The caller
     /// hashes the key once per request and keeps the hash for retries.
     func select<S: ServerSet>(hash: UInt64, from servers: S, eligibility: Eligibility) -> Int? {
-        let slots = eligibility.useBackups ? backup.slots : primary.slots
-        guard !slots.isEmpty else { return nil }
+        let count = min(serverCount, servers.count)
         let tier = TierSummary(servers, eligibility: eligibility, balanceFactor: balanceFactor)
         guard tier.anyEligible else { return nil }
-        return slots.withUnsafeBufferPointer { table -> Int? in
-            var slot = Int(hash % UInt64(table.count))
-            var fallback: Int?
-            for _ in 0..<table.count {
-                let server = Int(table[slot])
-                if eligibility.allows(server, in: servers) {
-                    if tier.admits(server, hash: hash, seed: admissionSeeds[server], in: servers)
-                        && tier.hasRoom(server, in: servers) {
-                        return server
-                    }
-                    if fallback == nil { fallback = server }
-                }
-                slot += 1
-                if slot == table.count { slot = 0 }
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: count) { scores -> Int? in
+            // Scores of the tier's servers; -1 marks one that is not in the tier or was walked past.
+            for i in 0..<count {
+                scores[i] = servers.isBackup(i) == eligibility.useBackups && servers.weight(i) > 0 ? ranking.score(i, hash: hash) : -1
             }
-            return fallback
+            var fallback: Int?
+            while true {
+                var best = -1
+                for i in 0..<count where scores[i] >= 0 && (best < 0 || ranking.ranksBefore(i, score: scores[i], best, score: scores[best])) {
+                    best = i
+                }
+                guard best >= 0 else { return fallback }
+                scores[best] = -1
+                guard eligibility.allows(best, in: servers) else { continue }
+                if tier.admits(best, hash: hash, seed: admissionSeeds[best], in: servers) && tier.hasRoom(best, in: servers) {
+                    return best
+                }
+                if fallback == nil { fallback = best }
+            }
         }
     }
 

@@ -21,14 +21,14 @@ from servers import Reply
 from stats_endpoint import backend, frontend, server, stats, stats_block, stats_get, wait_reloads
 
 TOP_KEYS = {"version", "pid", "uptime_seconds", "generation", "reloads", "workers",
-            "frontends", "backends"}
+            "frontends", "backends", "discovery"}
 RELOAD_KEYS = {"succeeded", "failed", "last_error"}
 WORKER_KEYS = {"pid", "generation", "connections_active", "requests_total", "restarts"}
 FRONTEND_KEYS = {"name", "connections_active", "connections_total", "requests_total",
-                 "bytes_in", "bytes_out", "responses"}
+                 "bytes_in", "bytes_out", "responses", "requests_by_protocol", "http2"}
 BACKEND_KEYS = {"name", "balance", "servers"}
-SERVER_KEYS = {"address", "weight", "backup", "state", "active_requests", "requests_total",
-               "failures_total", "responses", "response_time_seconds"}
+SERVER_KEYS = {"address", "weight", "backup", "state", "admin_state", "admin_changed", "active_requests",
+               "requests_total", "failures_total", "responses", "response_time_seconds"}
 CLASSES = {"1xx", "2xx", "3xx", "4xx", "5xx"}
 
 
@@ -68,16 +68,21 @@ def check_shape(st: dict) -> None:
     for f in st["frontends"]:
         assert set(f) == FRONTEND_KEYS, f
         assert isinstance(f["name"], str)
-        assert all(count(f[k]) for k in FRONTEND_KEYS - {"name", "responses"}), f
+        assert all(count(f[k]) for k in FRONTEND_KEYS - {"name", "responses", "requests_by_protocol", "http2"}), f
         assert set(f["responses"]) == CLASSES and all(count(v) for v in f["responses"].values())
+        assert set(f["requests_by_protocol"]) == {"HTTP/1.0", "HTTP/1.1", "HTTP/2.0"}, f
+        assert set(f["http2"]) == {"connections_active", "connections_total", "streams_total"}, f
+        assert all(count(v) for v in [*f["requests_by_protocol"].values(), *f["http2"].values()]), f
     for b in st["backends"]:
         assert set(b) == BACKEND_KEYS, b
-        assert b["balance"] in ("round_robin", "least_conn"), b
+        assert b["balance"] in ("round_robin", "least_conn", "hash"), b
         for sv in b["servers"]:
             assert set(sv) == SERVER_KEYS, sv
             assert isinstance(sv["address"], str) and count(sv["weight"])
             assert isinstance(sv["backup"], bool)
             assert sv["state"] in ("up", "down", "draining"), sv
+            assert sv["admin_state"] in ("enable", "drain", "disable"), sv
+            assert sv["admin_changed"] is None or set(sv["admin_changed"]) == {"by", "at", "action"}, sv
             assert all(count(sv[k]) for k in ("active_requests", "requests_total", "failures_total"))
             assert set(sv["responses"]) == CLASSES and all(count(v) for v in sv["responses"].values())
             rt = sv["response_time_seconds"]
@@ -94,6 +99,7 @@ def test_stats_document_shape(sluice, upstream):
     assert (r.value("Content-Type") or "").split(";")[0].strip() == "application/json", r.headers
     st = json.loads(r.body)
     check_shape(st)
+    assert st["discovery"] == []
     version = run_cli("--version").stdout.split()[-1]
     assert st["version"] == version
     assert st["pid"] == s.pid
