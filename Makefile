@@ -76,9 +76,12 @@ fuzz:
 	SWIFT=$(SWIFT) tools/fuzz.sh $(FUZZ_SECONDS)
 
 # sluice, HAProxy and nginx on the same workloads, each pinned to its own CPU(s) while wrk and
-# the upstream run on the others; a sluice mallocs/req column (gcc builds tools/malloc_count.c).
+# the upstream run on the others; a sluice mallocs/req column (gcc builds tools/malloc_count.c);
+# `balance hash` vs round-robin; HTTP/2 with h2load (TLS and h2c); the per-worker split of
+# `workers 2` (and nginx reuseport). About 250 s (budget 300 s; --quick about 110 s). Missing
+# wrk, nginx-light, haproxy, openssl and nghttp2-client (h2load) are installed when run as root.
 # SLUICE_WORKERS=N or auto for several sluice workers (default 1, like HAProxy nbthread 1);
-# BENCH_FLAGS for more options (e.g. --quick, --proxies sluice,haproxy; see bench/README.md).
+# BENCH_FLAGS for more options (e.g. --quick, --proxies sluice,haproxy, --no-h2; see bench/README.md).
 bench: release
 	$(PYTHON) bench/run.py --sluice-workers $(or $(SLUICE_WORKERS),1) $(BENCH_FLAGS)
 

@@ -23,6 +23,8 @@ SMALL_BODY = b"0123456789abcdef"
 BIG_SIZE = 100 * 1024 * 1024
 NOFILE_WANTED = 65536
 ALL_PROXIES = ["sluice", "haproxy", "nginx"]
+HASH_HEADER = "X-User-Id"   # what the hashing rows hash (wrk sends a varying value: workloads.user_id_script)
+HASH_USERS = 4096           # distinct X-User-Id values, cycled
 
 # TLS: one ECDSA P-256 certificate for all three proxies, and the same protocol policy for all:
 # TLS 1.2 + 1.3, Mozilla "intermediate" ciphers and groups, client cipher preference, session
@@ -47,11 +49,13 @@ def log(msg):
     sys.stderr.flush()
 
 
-def ensure_tools(proxies):
+def ensure_tools(proxies, h2=True):
     """Install the missing tools with apt-get when running as root, or name them and stop."""
     needed = {"wrk": "wrk", "nginx": "nginx-light", "openssl": "openssl"}  # nginx is always the upstream
     if "haproxy" in proxies:
         needed["haproxy"] = "haproxy"
+    if h2:
+        needed["h2load"] = "nghttp2-client"
     missing = [pkg for exe_name, pkg in needed.items()
                if not shutil.which(exe_name) and not os.path.exists("/usr/sbin/" + exe_name)]
     if not missing:

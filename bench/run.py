@@ -9,13 +9,16 @@ Every proxy runs one worker / thread (sluice: --sluice-workers) in front of the 
 upstream, pinned to its own CPU(s) while wrk and the upstream run on the others. Workloads:
 keep-alive and Connection: close wrk runs (req/s, latency, proxy CPU per request), a 100 MiB
 download, idle connections' memory, TLS keep-alive and full handshakes, and sluice's heap
-allocations per request. One markdown table per protocol on stdout, each figure with its ratio
-to HAProxy's; raw numbers in bench/results/last.json. bench/README.md says how each column is
-measured and why the processes are pinned.
+allocations per request; `balance hash` on X-User-Id against round-robin over four servers;
+HTTP/2 with h2load over TLS and in clear text; and the per-worker split of sluice with two
+workers (and nginx with reuseport). One markdown table per subject on stdout, each figure with
+its ratio to HAProxy's (the new tables: and to nginx's); raw numbers in bench/results/last.json.
+bench/README.md says how each column is measured and why the processes are pinned.
 
 Modules: proxies.py (configurations and processes), workloads.py (the measurements),
-scheduling.py (profiles, rounds, budget, targets), report.py (tables, JSON), cpus.py (pinning),
-common.py (constants, tools; the shared Tests/blackbox helpers).
+scheduling.py (profiles, rounds, budget, targets), worker_split.py (the per-worker split),
+report.py (tables, JSON), cpus.py (pinning), common.py (constants, tools; the shared
+Tests/blackbox helpers).
 """
 import argparse
 import json
@@ -27,9 +30,10 @@ import tempfile
 import cpus
 from common import ALL_PROXIES, HOST, REPO, BenchError, ensure_tools, log, raise_nofile
 from ports import free_ports
-from proxies import haproxy_proxy, make_certificate, nginx_proxy, sluice_proxy, upstream_server
+from proxies import Listeners, haproxy_proxy, make_certificate, nginx_proxy, sluice_proxy, upstream_server
 from report import json_document, print_report
 from scheduling import PROFILES, Budget, Target, run_all
+from worker_split import split_phase
 from workloads import MallocProbe
 
 
@@ -41,6 +45,9 @@ def parse_args():
     ap.add_argument("--no-direct", action="store_true", help="skip the direct-to-upstream reference row")
     ap.add_argument("--no-tls", action="store_true", help="skip the TLS workloads (second table)")
     ap.add_argument("--no-mallocs", action="store_true", help="skip sluice's allocation count")
+    ap.add_argument("--no-hash", action="store_true", help="skip the balance hash / round-robin table")
+    ap.add_argument("--no-h2", action="store_true", help="skip the HTTP/2 table (h2load)")
+    ap.add_argument("--no-split", action="store_true", help="skip the per-worker split (two workers)")
     ap.add_argument("--quick", action="store_true", help="shorter workloads (about 55 s in all)")
     ap.add_argument("--sluice-workers", default=os.environ.get("SLUICE_WORKERS", "1"),
                     help="sluice's `workers` setting: 1 (default, like the others' single thread), N or auto")
@@ -50,7 +57,7 @@ def parse_args():
     ap.add_argument("--no-pin", action="store_true", help="do not pin the proxies, wrk and the upstream")
     ap.add_argument("--sluice-bin", default=os.environ.get("SLUICE_BIN", str(REPO / ".build/release/sluice")))
     ap.add_argument("--json", default=str(REPO / "bench/results/last.json"), help="where to write raw results")
-    ap.add_argument("--budget", type=float, default=180.0, help="seconds; workloads that would overrun are skipped")
+    ap.add_argument("--budget", type=float, default=300.0, help="seconds; workloads that would overrun are skipped")
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (configs, logs)")
     args = ap.parse_args()
     args.proxy_list = [p.strip() for p in args.proxies.split(",") if p.strip()]
@@ -60,7 +67,24 @@ def parse_args():
     return args
 
 
-def make_targets(args, tmp, upstream, up_port, cert, nofile, proxy_cpus):
+def listeners(args, name, port, tls_port, hash_servers):
+    """The extra listeners of a proxy: hashing (sluice: and round-robin) over `hash_servers`,
+    HTTP/2 over TLS and in clear text (sluice: on its own two listeners, see proxies.sluice_proxy)."""
+    ex = Listeners(servers=tuple(hash_servers))
+    if not args.no_hash:
+        ex.hash = free_ports(1)[0]
+        if name == "sluice":
+            ex.rr = free_ports(1)[0]
+    if not args.no_h2:
+        if name == "sluice":
+            ex.h2_tls, ex.h2c = tls_port, port
+        else:
+            ex.h2_tls = free_ports(1)[0] if tls_port else None
+            ex.h2c = free_ports(1)[0]
+    return ex
+
+
+def make_targets(args, tmp, upstream, up_port, cert, nofile, proxy_cpus, hash_servers):
     """One Target per table row, in table order; the proxies are configured, not started."""
     names = ([] if args.no_direct else ["direct"]) + args.proxy_list
     ports = dict(zip(ALL_PROXIES, free_ports(len(ALL_PROXIES))))
@@ -68,6 +92,7 @@ def make_targets(args, tmp, upstream, up_port, cert, nofile, proxy_cpus):
     targets = []
     for name in names:
         port, tls_port = ports.get(name), tls_ports.get(name)
+        extra = None if name == "direct" else listeners(args, name, port, tls_port, hash_servers)
         if name == "direct":
             targets.append(Target("direct", None, up_port, upstream))
             continue
@@ -79,12 +104,12 @@ def make_targets(args, tmp, upstream, up_port, cert, nofile, proxy_cpus):
                 targets.append(t)
                 continue
             server = sluice_proxy(tmp, port, up_port, args.sluice_bin, tls_port, cert,
-                                  workers=args.sluice_workers, cpus=proxy_cpus)
+                                  workers=args.sluice_workers, cpus=proxy_cpus, extra=extra)
         elif name == "haproxy":
-            server = haproxy_proxy(tmp, port, up_port, nofile, tls_port, cert, cpus=proxy_cpus)
+            server = haproxy_proxy(tmp, port, up_port, nofile, tls_port, cert, cpus=proxy_cpus, extra=extra)
         else:
-            server = nginx_proxy(tmp, port, up_port, nofile, tls_port, cert, cpus=proxy_cpus)
-        targets.append(Target(name, server, port, upstream, tls_port))
+            server = nginx_proxy(tmp, port, up_port, nofile, tls_port, cert, cpus=proxy_cpus, extra=extra)
+        targets.append(Target(name, server, port, upstream, tls_port, extra))
     return targets
 
 
@@ -103,7 +128,7 @@ def malloc_probe(args, tmp, up_port, targets, proxy_cpus):
 def main():
     args = parse_args()
     prof = dict(PROFILES["quick" if args.quick else "full"])
-    ensure_tools(args.proxy_list)
+    ensure_tools(args.proxy_list, h2=not args.no_h2)
     budget = Budget(args.budget)
     nofile = raise_nofile()
     if nofile < prof["idle"] + 100:
@@ -118,9 +143,12 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="sluice-bench-")
     up_port = free_ports(1)[0]
-    upstream = upstream_server(tmp, up_port, nofile, cpus=set(pinning.load) if pinning.active else None)
+    hash_extra = [] if args.no_hash else free_ports(3)   # the upstream's other ports: four servers to hash over
+    upstream = upstream_server(tmp, up_port, nofile, cpus=set(pinning.load) if pinning.active else None,
+                               extra_ports=hash_extra)
     order = ([] if args.no_direct else ["direct"]) + args.proxy_list
     targets = []
+    hash_rows, split_rows = [], {}
     interrupted = False
     cert, tls_note = None, None
     if not args.no_tls:
@@ -132,9 +160,16 @@ def main():
     try:
         upstream.start()
         log("upstream nginx on %s:%d (pid %d), temp dir %s" % (HOST, up_port, upstream.pid, tmp))
-        targets = make_targets(args, tmp, upstream, up_port, cert, nofile, pinning.proxy_cpus())
+        targets = make_targets(args, tmp, upstream, up_port, cert, nofile, pinning.proxy_cpus(),
+                               [up_port] + hash_extra)
         probe = malloc_probe(args, tmp, up_port, targets, pinning.proxy_cpus())
-        run_all([t for t in targets if t.ok], prof, budget, probe)
+        hash_rows = run_all([t for t in targets if t.ok], prof, budget, probe, tmp=tmp, hashing=not args.no_hash,
+                            h2=not args.no_h2)
+        if not args.no_split:
+            # the two workers on every CPU (see worker_split.py); wrk and the upstream stay where they are
+            every_cpu = set(pinning.proxy) | set(pinning.load) if pinning.active else None
+            split_rows = split_phase(args, tmp, up_port, nofile, prof, budget, every_cpu,
+                                     (prof["wrk_threads"], prof["wrk_connections"]))
     except KeyboardInterrupt:
         interrupted = True
         log("interrupted")
@@ -152,9 +187,11 @@ def main():
             shutil.rmtree(tmp, ignore_errors=True)
 
     results = {t.name: t.row for t in targets}
+    hashing = {"order": [t.name for t in hash_rows], "results": {t.name: t.row for t in hash_rows}}
     total = budget.elapsed()
-    tables = print_report(order, results, prof, cert, tls_note, pinning, total, args.budget)
-    doc = json_document(args, prof, results, tables, cert, pinning, nofile, total)
+    tables = print_report(order, results, prof, cert, tls_note, pinning, total, args.budget, hashing, split_rows,
+                          h2=not args.no_h2)
+    doc = json_document(args, prof, results, tables, cert, pinning, nofile, total, hashing, split_rows)
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:
         json.dump(doc, f, indent=2, sort_keys=True)

@@ -7,23 +7,28 @@ rounds.  A workload that would overrun the budget is skipped and says so in the 
 failure goes into the target's row and never stops the run; a proxy that died is restarted
 for the next workload.
 """
+import os
 import time
 
 from common import BenchError, log
-from workloads import (big_download, http_get, idle_connections, run_wrk, s_time_workload, sanity_check,
-                       tls_sanity, wrk_workload)
+from workloads import (big_download, h2load_workload, http_get, idle_connections, run_h2load, run_wrk,
+                       s_time_workload, sanity_check, tls_sanity, user_id_script, wrk_workload)
 
 PROFILES = {
     # seconds of wrk warm-up; keep-alive rounds x seconds; conn-per-request rounds x seconds;
     # 100 MiB downloads per target; idle connections per proxy; TLS keep-alive rounds x seconds;
     # TLS new-handshake rounds x seconds (with hs_clients parallel `openssl s_time -new`);
-    # the two request counts of sluice's allocation count
+    # the two request counts of sluice's allocation count; hashing rows' rounds x seconds (wrk
+    # keep-alive with a varying X-User-Id); HTTP/2 rounds x seconds per transport (h2load with
+    # h2_clients connections x h2_streams streams); seconds per per-worker-split wrk run
     "full":  dict(warmup=1, rounds=3, keepalive=4, close_rounds=2, close=3, downloads=3, idle=5000,
                   tls_rounds=2, tls_keepalive=3, hs_rounds=2, handshake=3, hs_clients=2,
-                  mallocs=(2000, 20000)),
+                  mallocs=(2000, 20000), hash_rounds=3, hash=3, h2_rounds=2, h2=3, h2_clients=50,
+                  h2_streams=10, split=4),
     "quick": dict(warmup=1, rounds=1, keepalive=3, close_rounds=1, close=2, downloads=1, idle=2000,
                   tls_rounds=1, tls_keepalive=2, hs_rounds=1, handshake=2, hs_clients=2,
-                  mallocs=(2000, 12000)),
+                  mallocs=(2000, 12000), hash_rounds=1, hash=2, h2_rounds=1, h2=2, h2_clients=50,
+                  h2_streams=10, split=2),
 }
 
 
@@ -42,9 +47,10 @@ class Budget:
 class Target:
     """A row of the table: a proxy (server) or the upstream itself (direct, server None)."""
 
-    def __init__(self, name, server, port, upstream, tls_port=None):
+    def __init__(self, name, server, port, upstream, tls_port=None, extra=None):
         self.name, self.server, self.port, self.upstream = name, server, port, upstream
         self.tls_port = tls_port  # the proxy's TLS listener (same process), None for direct
+        self.extra = extra        # proxies.Listeners: hashing and HTTP/2 listeners (same process), or None
         self.row = {"errors": {}, "notes": [], "restarts": 0}
         self.direct = server is None
         self.ok = True  # False once it could not be started: no more workloads
@@ -131,16 +137,14 @@ def aggregate_wrk(runs):
     return out
 
 
-def wrk_phase(targets, key, rounds, seconds, budget, shape, extra=(), latency=True, warmup=0, tls=False):
-    """`rounds` interleaved wrk runs per target with `shape` = (threads, connections); results
-    aggregated into row[key].  tls: against the proxies' TLS listeners (https URL)."""
+def measured_phase(targets, key, rounds, seconds, budget, measure, warm=None, latency=True):
+    """`rounds` interleaved runs of `measure(t)` per target (after one `warm(t)` each, if given);
+    results aggregated into row[key]."""
     runs = {t.name: [] for t in targets}
-    scheme = "https" if tls else "http"
-    port_of = (lambda t: t.tls_port) if tls else (lambda t: t.port)
-    if warmup:
+    if warm is not None:
         for t in targets:
-            if t.ok and t.ensure_running(key) and budget.allows(warmup + 3):
-                guarded(t, key, lambda: run_wrk(port_of(t), warmup, shape, latency=False, scheme=scheme))
+            if t.ok and t.ensure_running(key) and budget.allows(5):
+                guarded(t, key, lambda: warm(t))
     for r in range(rounds):
         for t in rotated(targets, r):
             if not t.ok or not t.ensure_running(key):
@@ -148,17 +152,79 @@ def wrk_phase(targets, key, rounds, seconds, budget, shape, extra=(), latency=Tr
             if not budget.allows(seconds + 5):
                 t.error(key, "round %d skipped: time budget" % (r + 1))
                 continue
-            w = guarded(t, key, lambda: wrk_workload(t.measured, port_of(t), seconds, shape, extra, latency,
-                                                      None if t.direct else t.upstream, scheme))
+            w = guarded(t, key, lambda: measure(t))
             if w is not None:
                 w.pop("raw", None)
                 runs[t.name].append(w)
                 log("[%s] %s round %d: %.0f req/s, %.2f us CPU/req%s"
                     % (t.name, key, r + 1, w["rps"], w["cpu_us_per_req"],
-                       ", p50 %.3f ms, p99 %.3f ms" % (w["p50_ms"], w["p99_ms"]) if latency else ""))
+                       ", p50 %.3f ms, p99 %.3f ms" % (w["p50_ms"], w["p99_ms"])
+                       if latency and w.get("p99_ms") is not None else ""))
     for t in targets:
         if runs[t.name]:
             t.row[key] = aggregate_wrk(runs[t.name])
+
+
+def wrk_phase(targets, key, rounds, seconds, budget, shape, extra=(), latency=True, warmup=0, tls=False):
+    """`rounds` interleaved wrk runs per target with `shape` = (threads, connections); results
+    aggregated into row[key].  tls: against the proxies' TLS listeners (https URL)."""
+    scheme = "https" if tls else "http"
+    port_of = (lambda t: t.tls_port) if tls else (lambda t: t.port)
+    warm = (lambda t: run_wrk(port_of(t), warmup, shape, extra, latency=False, scheme=scheme)) if warmup else None
+    measured_phase(targets, key, rounds, seconds, budget,
+                   lambda t: wrk_workload(t.measured, port_of(t), seconds, shape, extra, latency,
+                                          None if t.direct else t.upstream, scheme),
+                   warm=warm, latency=latency)
+
+
+def h2_phase(targets, key, tls, prof, budget, tmp):
+    """HTTP/2 with h2load, `h2_clients` connections x `h2_streams` streams, over TLS (ALPN h2) or
+    in clear text (prior knowledge); into row[key]."""
+    seconds = prof["h2"]
+    scheme = "https" if tls else "http"
+    port_of = (lambda t: t.extra.h2_tls) if tls else (lambda t: t.extra.h2c)
+    clients, streams, threads = prof["h2_clients"], prof["h2_streams"], prof["wrk_threads"]
+    log_path = os.path.join(tmp, "h2load.log")
+
+    def url(t):
+        return "%s://127.0.0.1:%d/" % (scheme, port_of(t))
+
+    measured_phase(targets, key, prof["h2_rounds"], seconds, budget,
+                   lambda t: h2load_workload(t.server, url(t), seconds, clients, streams, threads, log_path,
+                                             t.upstream),
+                   warm=lambda t: run_h2load(url(t), prof["warmup"], clients, streams, threads, log_path))
+
+
+def hash_targets(live):
+    """The rows of the hashing table: sluice round-robin and hashing over the same four servers,
+    HAProxy and nginx hashing; each a Target on its proxy's server (same process as its main row)."""
+    rows = []
+    for t in live:
+        if t.direct or not t.ok or t.extra is None:
+            continue
+        if t.extra.rr:
+            rows.append(Target("%s round_robin" % t.name, t.server, t.extra.rr, t.upstream))
+        if t.extra.hash:
+            rows.append(Target("%s hash" % t.name, t.server, t.extra.hash, t.upstream))
+    return rows
+
+
+def hash_phase(live, prof, budget, tmp, shape):
+    """keep-alive wrk with a varying X-User-Id through the hashing (and round-robin) frontends;
+    returns the rows' Targets (their rows hold "keepalive")."""
+    rows = hash_targets(live)
+    checked = []
+    for t in rows:
+        try:
+            sanity_check(t.port)
+            checked.append(t)
+        except (BenchError, OSError) as e:
+            t.error("start", "sanity check: %s" % e)
+            t.ok = False
+    script = user_id_script(tmp)
+    wrk_phase(checked, "keepalive", prof["hash_rounds"], prof["hash"], budget, shape, extra=("-s", script),
+              warmup=prof["warmup"])
+    return rows
 
 
 def big_phase(targets, downloads, budget):
@@ -207,14 +273,18 @@ def handshake_phase(targets, rounds, seconds, clients, budget):
                 "rounds": [{k: round(x[k], 2) for k in ("rate", "cpu_us_per_handshake", "seconds")} for x in runs]}
 
 
-def idle_phase(targets, count, budget):
+def idle_phase(targets, count, budget, h2=False):
     """Each idle measurement runs on a freshly started proxy: memory freed by the earlier workloads
     (allocator free lists, HAProxy's pools) would otherwise be reused and hide the per-connection
-    cost. "idle" (table): one keep-alive request per connection; "idle_fresh" (JSON): none."""
+    cost. "idle" (table): one keep-alive request per connection; "idle_fresh" (JSON): none;
+    "idle_h2" (HTTP/2 table, with h2): one request per connection over clear-text HTTP/2."""
     for t in targets:
         if t.direct or not t.ok:
             continue
-        for key, send in (("idle", True), ("idle_fresh", False)):
+        kinds = [("idle", True, False), ("idle_fresh", False, False)]
+        if h2 and t.extra is not None and t.extra.h2c:
+            kinds.append(("idle_h2", True, True))
+        for key, send, is_h2 in kinds:
             if not budget.allows(4 + count / 1500.0):
                 t.error(key, "skipped: time budget")
                 continue
@@ -223,6 +293,8 @@ def idle_phase(targets, count, budget):
                 t.server.stop()
                 t.server.start()
                 http_get(t.port, "/")
+                if is_h2:
+                    return idle_connections(t.server, t.extra.h2c, count, True, h2=True)
                 return idle_connections(t.server, t.port, count, send)
 
             res = guarded(t, key, measure)
@@ -248,9 +320,9 @@ def mallocs_phase(target, probe, counts, budget):
                res["worker_mallocs"][1], counts[1]))
 
 
-def run_all(targets, prof, budget, malloc_probe=None):
+def run_all(targets, prof, budget, malloc_probe=None, tmp=None, hashing=True, h2=True):
     """Every workload over `targets`; `malloc_probe` (a workloads.MallocProbe) counts sluice's
-    allocations per request."""
+    allocations per request.  Returns the Targets of the hashing table's rows."""
     live = []
     for t in targets:
         if not t.start():
@@ -270,6 +342,7 @@ def run_all(targets, prof, budget, malloc_probe=None):
     wrk_phase(live, "keepalive", prof["rounds"], prof["keepalive"], budget, shape, warmup=prof["warmup"])
     wrk_phase(live, "close", prof["close_rounds"], prof["close"], budget, shape,
               extra=("-H", "Connection: close"), latency=False)
+    hash_rows = hash_phase(live, prof, budget, tmp, shape) if hashing else []
     tls = []
     for t in live:
         if t.tls_port and t.ok and t.ensure_running("tls"):
@@ -280,8 +353,13 @@ def run_all(targets, prof, budget, malloc_probe=None):
     wrk_phase(tls, "tls_keepalive", prof["tls_rounds"], prof["tls_keepalive"], budget, shape,
               warmup=prof["warmup"], tls=True)
     handshake_phase(tls, prof["hs_rounds"], prof["handshake"], prof["hs_clients"], budget)
+    if h2:
+        h2_tls = [t for t in live if not t.direct and t.extra is not None and t.extra.h2_tls]
+        h2c = [t for t in live if not t.direct and t.extra is not None and t.extra.h2c]
+        h2_phase(h2_tls, "h2_tls", True, prof, budget, tmp)
+        h2_phase(h2c, "h2c", False, prof, budget, tmp)
     big_phase(live, prof["downloads"], budget)
-    idle_phase(live, prof["idle"], budget)
+    idle_phase(live, prof["idle"], budget, h2=h2)
     for t in live:
         if t.name == "sluice" and malloc_probe is not None:
             mallocs_phase(t, malloc_probe, prof["mallocs"], budget)
@@ -291,3 +369,4 @@ def run_all(targets, prof, budget, malloc_probe=None):
                 t.error("exit", "%s exited during the run (%s): %s"
                         % (t.name, t.server.exit_text(), t.server.log_tail()))
             t.server.stop()
+    return hash_rows

@@ -1,18 +1,22 @@
 """The workloads, each measured against one proxy (or the upstream itself): wrk keep-alive and
-Connection: close runs with the proxy's CPU per request, the 100 MiB download, openssl s_time
-full handshakes, idle connections' memory, and sluice's heap allocations per request; plus the
-sanity checks run before them.  A failure raises BenchError with the reason.
+Connection: close runs with the proxy's CPU per request (also with a varying X-User-Id for the
+hashing rows), h2load over HTTP/2 (TLS and clear text), the 100 MiB download, openssl s_time
+full handshakes, idle connections' memory (HTTP/1.1 and HTTP/2), and sluice's heap allocations
+per request; plus the sanity checks run before them.  A failure raises BenchError with the
+reason.
 """
+import os
 import re
 import resource
 import socket
 import ssl
+import struct
 import subprocess
 import time
 
 import malloc_counter
 from clients import keepalive_requests
-from common import BIG_SIZE, HOST, SMALL_BODY, BenchError, exe
+from common import BIG_SIZE, HASH_HEADER, HASH_USERS, HOST, SMALL_BODY, BenchError, exe
 from processes import children
 from proxies import sluice_proxy
 
@@ -232,9 +236,11 @@ def s_time_workload(server, port, seconds, clients):
             "cpu_us_per_handshake": (cpu1 - cpu0) * 1e6 / total}
 
 
-def idle_connections(server, port, count, send_request=True):
-    """Open `count` connections, one keep-alive request each (or none), keep them idle; RSS growth per conn."""
+def idle_connections(server, port, count, send_request=True, h2=False):
+    """Open `count` connections, one keep-alive request each (or none), keep them idle; RSS growth per conn.
+    h2: the request is HTTP/2 with prior knowledge (clear text), the connection stays open after it."""
     req = b"GET / HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (HOST.encode(), port)
+    h2_req = h2_prior_knowledge_request("%s:%d" % (HOST, port))
     buf = bytearray(65536)
     socks = []
     rss0 = server.rss()
@@ -244,6 +250,9 @@ def idle_connections(server, port, count, send_request=True):
                 s = socket.create_connection((HOST, port), timeout=5)
                 socks.append(s)
                 if not send_request:
+                    continue
+                if h2:
+                    h2_one_request(s, h2_req)
                     continue
                 s.sendall(req)
                 status, head, n, first = read_response(s, buf)
@@ -270,7 +279,150 @@ def idle_connections(server, port, count, send_request=True):
         for s in socks:
             s.close()
     return {"connections": count, "sent_request": send_request, "rss_before": rss0, "rss_after": rss1,
-            "bytes_per_conn": (rss1 - rss0) / count, "closed": closed}
+            "bytes_per_conn": (rss1 - rss0) / count, "closed": closed, "protocol": "h2c" if h2 else "HTTP/1.1"}
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP/2: raw frames for the idle connections, h2load for the load
+
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def h2_frame(kind, flags, stream, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
+
+
+def h2_prior_knowledge_request(authority):
+    """Preface, empty SETTINGS, and GET / on stream 1 (HPACK: :method GET, :scheme http, :path /
+    from the static table, :authority as a literal without indexing)."""
+    a = authority.encode()
+    block = b"\x82\x86\x84\x01" + bytes([len(a)]) + a
+    return H2_PREFACE + h2_frame(4, 0, 0) + h2_frame(1, 0x5, 1, block)  # END_STREAM | END_HEADERS
+
+
+def h2_one_request(sock, request):
+    """Send `request` (h2_prior_knowledge_request) and read frames until stream 1 ends,
+    acknowledging the server's SETTINGS; the connection then stays open, idle."""
+    sock.sendall(request)
+    buf = b""
+    status_ok = None
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise BenchError("HTTP/2: connection closed before the response")
+        buf += chunk
+        while len(buf) >= 9:
+            length = int.from_bytes(buf[:3], "big")
+            if len(buf) < 9 + length:
+                break
+            kind, flags = buf[3], buf[4]
+            sid = int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
+            payload, buf = buf[9:9 + length], buf[9 + length:]
+            if kind == 4 and not flags & 1:
+                sock.sendall(h2_frame(4, 1, 0))           # SETTINGS ACK
+            elif kind == 7:
+                raise BenchError("HTTP/2: GOAWAY %r" % payload[:40])
+            elif kind == 3 and sid == 1:
+                raise BenchError("HTTP/2: RST_STREAM on the request")
+            elif kind in (0, 1) and sid == 1:
+                if kind == 1 and status_ok is None:
+                    # :status 200 is static-table entry 8 (0x88); every proxy here sends it indexed
+                    status_ok = payload[:1] == b"\x88" or b"200" in payload
+                if flags & 1:                             # END_STREAM
+                    if not status_ok:
+                        raise BenchError("HTTP/2: response without :status 200 (%r)" % payload[:40])
+                    return
+
+
+def run_h2load(url, seconds, clients, streams, threads, log_path):
+    """h2load for `seconds` with `clients` connections x `streams` concurrent streams: its figures,
+    parsed; p50/p99 from its per-request log."""
+    argv = ["h2load", "-t%d" % threads, "-c%d" % clients, "-m%d" % streams, "-D", "%ds" % seconds,
+            "--log-file", log_path, url]
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 20)
+    except subprocess.TimeoutExpired:
+        raise BenchError("h2load did not finish within %ds" % (seconds + 20))
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = r.stdout
+    if r.returncode != 0:
+        raise BenchError("h2load failed (%d): %s" % (r.returncode, (r.stderr or out).strip()[-200:]))
+    res = {"requests": None, "rps": None, "p50_ms": None, "p99_ms": None, "errors": 0, "non2xx": 0, "protocol": None}
+    for line in out.splitlines():
+        s = line.strip()
+        m = re.match(r"finished in ([\d.]+)s, ([\d.]+) req/s", s)
+        if m:
+            res["rps"] = float(m.group(2))
+        m = re.match(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, "
+                     r"(\d+) errored, (\d+) timeout", s)
+        if m:
+            res["requests"] = int(m.group(4))
+            res["errors"] = int(m.group(5)) + int(m.group(6)) + int(m.group(7))
+        m = re.match(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", s)
+        if m:
+            res["non2xx"] = int(m.group(3)) + int(m.group(4))
+        if s.startswith("Application protocol:"):
+            res["protocol"] = s.split(":", 1)[1].strip()
+    if not res["requests"] or res["rps"] is None:
+        raise BenchError("could not parse h2load output: %s" % (out + r.stderr).strip()[-200:])
+    if res["protocol"] not in ("h2", "h2c"):
+        raise BenchError("h2load negotiated %r, not HTTP/2" % res["protocol"])
+    times = []
+    try:
+        with open(log_path) as f:
+            for line in f:
+                parts = line.split("\t")
+                if len(parts) >= 3:
+                    times.append(int(parts[2]))
+        os.unlink(log_path)
+    except (OSError, ValueError):
+        pass
+    if times:
+        times.sort()
+        res["p50_ms"] = times[len(times) // 2] / 1000.0
+        res["p99_ms"] = times[min(len(times) - 1, int(len(times) * 0.99))] / 1000.0
+    res["raw"] = out
+    res["wrk_cpu_s"] = round((ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime), 3)  # the client's CPU
+    return res
+
+
+def h2load_workload(server, url, seconds, clients, streams, threads, log_path, upstream=None):
+    """Run h2load; CPU of the proxy's tree (and of the upstream's) per completed request."""
+    cpu0 = server.cpu()
+    up0 = upstream.cpu() if upstream is not None else None
+    w = run_h2load(url, seconds, clients, streams, threads, log_path)
+    cpu1 = server.cpu()
+    w["cpu_s"] = cpu1 - cpu0
+    w["cpu_us_per_req"] = (cpu1 - cpu0) * 1e6 / w["requests"]
+    if upstream is not None:
+        w["upstream_cpu_us_per_req"] = (upstream.cpu() - up0) * 1e6 / w["requests"]
+    bad = w["errors"] + w["non2xx"]
+    if bad > max(10, w["requests"] // 1000):
+        raise BenchError("%d failed/errored/timed-out and %d 4xx/5xx out of %d requests"
+                         % (w["errors"], w["non2xx"], w["requests"]))
+    return w
+
+
+def user_id_script(tmp):
+    """A wrk script sending a different X-User-Id on each request (HASH_USERS values, cycled;
+    the requests are built once in init(), so wrk does no Lua work per request beyond picking one)."""
+    path = os.path.join(tmp, "user_id.lua")
+    with open(path, "w") as f:
+        f.write("""-- sluice bench: a varying %(header)s (%(n)d users, cycled)
+local reqs = {}
+local i = 0
+function init(args)
+  for k = 1, %(n)d do
+    reqs[k] = wrk.format(nil, nil, {["%(header)s"] = "user-" .. k})
+  end
+end
+function request()
+  i = i %% %(n)d + 1
+  return reqs[i]
+end
+""" % dict(header=HASH_HEADER, n=HASH_USERS))
+    return path
 
 
 # --------------------------------------------------------------------------------------------
