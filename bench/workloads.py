@@ -99,21 +99,28 @@ def parse_duration_ms(text):
     return float(text)
 
 
+def run_client(argv, seconds):
+    """Runs a load generator (wrk, h2load) for its `seconds`: its completed process and the CPU
+    seconds it used; BenchError when it hangs or fails."""
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 20)
+    except subprocess.TimeoutExpired:
+        raise BenchError("%s did not finish within %ds" % (argv[0], seconds + 20))
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if r.returncode != 0:
+        raise BenchError("%s failed (%d): %s" % (argv[0], r.returncode, (r.stderr or r.stdout).strip()[-200:]))
+    return r, round((ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime), 3)
+
+
 def run_wrk(port, seconds, shape, extra=(), latency=True, scheme="http"):
     """wrk with `shape` = (threads, connections) for `seconds`: its figures, parsed."""
     argv = ["wrk", "-t%d" % shape[0], "-c%d" % shape[1], "-d%ds" % seconds, "--timeout", "2s"]
     if latency:
         argv.append("--latency")
     argv += list(extra) + ["%s://%s:%d/" % (scheme, HOST, port)]
-    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    try:
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 20)
-    except subprocess.TimeoutExpired:
-        raise BenchError("wrk did not finish within %ds" % (seconds + 20))
-    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    r, client_cpu = run_client(argv, seconds)
     out = r.stdout
-    if r.returncode != 0:
-        raise BenchError("wrk failed (%d): %s" % (r.returncode, (r.stderr or out).strip()[-200:]))
     res = {"requests": None, "rps": None, "p50_ms": None, "p99_ms": None, "errors": 0, "non2xx": 0}
     in_dist = False
     for line in out.splitlines():
@@ -142,7 +149,7 @@ def run_wrk(port, seconds, shape, extra=(), latency=True, scheme="http"):
     if not res["requests"] or res["rps"] is None:
         raise BenchError("could not parse wrk output: %s" % out.strip()[-200:])
     res["raw"] = out
-    res["wrk_cpu_s"] = round((ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime), 3)
+    res["wrk_cpu_s"] = client_cpu
     return res
 
 
@@ -339,15 +346,8 @@ def run_h2load(url, seconds, clients, streams, threads, log_path):
     parsed; p50/p99 from its per-request log."""
     argv = ["h2load", "-t%d" % threads, "-c%d" % clients, "-m%d" % streams, "-D", "%ds" % seconds,
             "--log-file", log_path, url]
-    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    try:
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 20)
-    except subprocess.TimeoutExpired:
-        raise BenchError("h2load did not finish within %ds" % (seconds + 20))
-    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    r, client_cpu = run_client(argv, seconds)
     out = r.stdout
-    if r.returncode != 0:
-        raise BenchError("h2load failed (%d): %s" % (r.returncode, (r.stderr or out).strip()[-200:]))
     res = {"requests": None, "rps": None, "p50_ms": None, "p99_ms": None, "errors": 0, "non2xx": 0, "protocol": None}
     for line in out.splitlines():
         s = line.strip()
@@ -383,7 +383,7 @@ def run_h2load(url, seconds, clients, streams, threads, log_path):
         res["p50_ms"] = times[len(times) // 2] / 1000.0
         res["p99_ms"] = times[min(len(times) - 1, int(len(times) * 0.99))] / 1000.0
     res["raw"] = out
-    res["wrk_cpu_s"] = round((ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime), 3)  # the client's CPU
+    res["wrk_cpu_s"] = client_cpu  # the client's CPU
     return res
 
 

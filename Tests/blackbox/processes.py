@@ -243,6 +243,17 @@ def sluice_env(extra: Optional[dict] = None) -> dict:
     return env
 
 
+def terminate(proc: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if it is still running 5 s later."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
 def run_cli(*args: str, timeout: float = 10) -> subprocess.CompletedProcess:
     return subprocess.run([SLUICE_BIN, *args], capture_output=True, text=True,
                           timeout=timeout, env=sluice_env())
@@ -346,13 +357,7 @@ class Sluice:
 
     def stop(self) -> Optional[int]:
         """SIGTERM, then SIGKILL after 5 s.  Returns the exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        terminate(self.proc)
         # A worker process left behind would keep the port; kill our session's group.
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)

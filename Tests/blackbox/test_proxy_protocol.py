@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -32,7 +31,7 @@ from conftest import http_config
 from h2_clients import H2Client
 from pki import CA
 from ports import free_port, port_accepts
-from processes import wait_until
+from processes import terminate, wait_until
 from proxy_header import (AF_UNIX, DGRAM, LOCAL, PP2_TYPE_ALPN, PP2_TYPE_AUTHORITY,
                           PP2_TYPE_NOOP, PP2_TYPE_UNIQUE_ID, STREAM, UNSPEC, V2_SIGNATURE,
                           ProxyTLSUpstream, ProxyUpstream, parse, v1, v1_unknown, v2, v2_local)
@@ -632,13 +631,7 @@ class HAProxy:
             time.sleep(0.05)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        terminate(self.proc)
         self._log.close()
 
 
