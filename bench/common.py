@@ -23,6 +23,10 @@ SMALL_BODY = b"0123456789abcdef"
 BIG_SIZE = 100 * 1024 * 1024
 NOFILE_WANTED = 65536
 ALL_PROXIES = ["sluice", "haproxy", "nginx"]
+# Idle upstream connections sluice and nginx keep per worker (their `keepalive`): enough for the
+# HTTP/2 workload's 500 concurrent streams, as HAProxy's pool (unbounded by default) is; with 64,
+# every stream beyond the pool opened and closed an upstream connection.
+UPSTREAM_POOL = 512
 HASH_HEADER = "X-User-Id"   # what the hashing rows hash (wrk sends a varying value: workloads.user_id_script)
 HASH_USERS = 4096           # distinct X-User-Id values, cycled
 

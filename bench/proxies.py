@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
-from common import (BIG_SIZE, HASH_HEADER, HOST, SMALL_BODY, TLS12_CIPHERS, TLS13_SUITES, TLS_GROUPS,
+from common import (BIG_SIZE, HASH_HEADER, HOST, UPSTREAM_POOL, SMALL_BODY, TLS12_CIPHERS, TLS13_SUITES, TLS_GROUPS,
                     BenchError, exe, raise_nofile)
 from processes import process_tree, proc_stat, tree_cpu_seconds, tree_rss_bytes
 
@@ -258,11 +258,11 @@ def nginx_tls_lines(cert):
 def nginx_upstream(name, ports, method=""):
     servers = "".join("        server %s:%d;\n" % (HOST, p) for p in ports)
     return """    upstream %(name)s {
-%(method)s%(servers)s        keepalive 64;
+%(method)s%(servers)s        keepalive %(pool)d;
         keepalive_requests 1000000000;
         keepalive_timeout 300s;
     }
-""" % dict(name=name, method=("        %s;\n" % method) if method else "", servers=servers)
+""" % dict(name=name, method=("        %s;\n" % method) if method else "", servers=servers, pool=UPSTREAM_POOL)
 
 
 def nginx_proxy(tmp, port, up_port, nofile, tls_port=None, cert=None, cpus=None, extra=None):
@@ -390,15 +390,15 @@ def sluice_proxy(tmp, port, up_port, binary, tls_port=None, cert=None, workers="
     conf = os.path.join(d, "sluice.conf")
     text = """workers %(workers)s;
 error_log stderr warn;
-backend up { server %(host)s:%(up)d; keepalive 64; }
+backend up { server %(host)s:%(up)d; keepalive %(pool)d; }
 frontend bench { listen %(host)s:%(port)d; %(tls)sbackend up; }
-""" % dict(host=HOST, port=port, up=up_port, workers=workers,
+""" % dict(host=HOST, port=port, up=up_port, workers=workers, pool=UPSTREAM_POOL,
            tls="listen %s:%d tls; certificate %s %s; " % (HOST, tls_port, cert["cert"], cert["key"]) if tls_port else "")
     if extra.hash or extra.rr:
         servers = " ".join("server %s:%d;" % (HOST, p) for p in extra.servers)
-        text += """backend rr4 { balance round_robin; %(servers)s keepalive 64; }
-backend hashed { balance hash; hash_key header %(header)s; %(servers)s keepalive 64; }
-""" % dict(servers=servers, header=HASH_HEADER)
+        text += """backend rr4 { balance round_robin; %(servers)s keepalive %(pool)d; }
+backend hashed { balance hash; hash_key header %(header)s; %(servers)s keepalive %(pool)d; }
+""" % dict(servers=servers, header=HASH_HEADER, pool=UPSTREAM_POOL)
         if extra.rr:
             text += "frontend bench_rr { listen %s:%d; backend rr4; }\n" % (HOST, extra.rr)
         if extra.hash:
