@@ -131,7 +131,7 @@ public final class Backend {
 }
 
 /// Runs `body` with the bytes of `array`, or with nil.
-@inline(__always)
+@inline(__always) @discardableResult
 func withOptionalBytes<R>(_ array: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
     guard let array else { return body(nil) }
     return array.withUnsafeBytes { body($0) }

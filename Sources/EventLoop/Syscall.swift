@@ -15,14 +15,19 @@ public enum Syscall {
     @inline(never)
     public static func read(_ fd: Int32, _ pointer: UnsafeMutableRawPointer, _ count: Int) -> IOResult {
         while true {
-            let n = Glibc.read(fd, pointer, count)
-            if n > 0 { return .bytes(n) }
-            if n == 0 { return .endOfFile }
-            let e = errno
-            if e == EINTR { continue }
-            if e == EAGAIN || e == EWOULDBLOCK { return .wouldBlock }
-            return .failed(e)
+            if let result = received(Glibc.read(fd, pointer, count)) { return result }
         }
+    }
+
+    /// What a read or recv returned, nil for EINTR (call again).
+    @inline(__always)
+    private static func received(_ n: Int) -> IOResult? {
+        if n > 0 { return .bytes(n) }
+        if n == 0 { return .endOfFile }
+        let e = errno
+        if e == EINTR { return nil }
+        if e == EAGAIN || e == EWOULDBLOCK { return .wouldBlock }
+        return .failed(e)
     }
 
     /// Writes up to two regions with one writev call (a rewritten head and the start of a body).
@@ -68,13 +73,7 @@ public enum Syscall {
     @inline(never)
     public static func peek(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
         while true {
-            let n = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_PEEK))
-            if n > 0 { return .bytes(n) }
-            if n == 0 { return .endOfFile }
-            let e = errno
-            if e == EINTR { continue }
-            if e == EAGAIN || e == EWOULDBLOCK { return .wouldBlock }
-            return .failed(e)
+            if let result = received(recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_PEEK))) { return result }
         }
     }
 

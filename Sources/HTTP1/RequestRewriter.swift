@@ -35,12 +35,12 @@ public enum RequestRewriter {
     #endif
     public static func write(_ head: RequestHead, headers: HeaderTable, source: UnsafeRawBufferPointer,
                              context: ForwardContext, into out: UnsafeMutableRawBufferPointer) -> Int? {
-        var w = HeadWriter(out)
+        var w = ByteWriter(out)
         if context.upstreamHTTP10 {
             w.write(source, 0, head.targetEnd)
             w.write(" HTTP/1.0\r\n")
         } else {
-            w.write(source, 0, HeadWriter.startLineEnd(headers, headLength: head.headLength))
+            w.write(source, 0, ByteWriter.startLineEnd(headers, headLength: head.headLength))
         }
         let filter = FieldFilter(keepUpgrade: head.upgradeWebSocket, dropXForwarded: true, dropForwarded: !context.trusted,
                                  underscores: context.keepUnderscores ? .dropProxyManaged : .drop)

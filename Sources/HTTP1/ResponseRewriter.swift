@@ -16,8 +16,8 @@ public enum ResponseRewriter {
     public static func write(_ head: ResponseHead, headers: HeaderTable, source: UnsafeRawBufferPointer,
                              connection: ConnectionDirective, setCookie: UnsafeRawBufferPointer? = nil,
                              into out: UnsafeMutableRawBufferPointer) -> Int? {
-        var w = HeadWriter(out)
-        w.write(source, 0, HeadWriter.startLineEnd(headers, headLength: head.headLength))
+        var w = ByteWriter(out)
+        w.write(source, 0, ByteWriter.startLineEnd(headers, headLength: head.headLength))
         let filter = FieldFilter(keepUpgrade: connection == .upgrade, dropFraming: head.status < 200 || head.status == 204)
         w.writeFields(source, headers, headLength: head.headLength, filter: filter)
         if let setCookie {

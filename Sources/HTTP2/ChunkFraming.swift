@@ -1,3 +1,5 @@
+import HTTP1
+
 /// HTTP/1.1 chunked framing (RFC 9112 §7.1) around request body bytes that arrive as DATA frames,
 /// for requests whose head says `Transfer-Encoding: chunked` (`H2Request.isChunked`).
 /// Per non-empty DATA payload: `writeChunkHeader`, the bytes, `chunkEnd`; at the end of the body

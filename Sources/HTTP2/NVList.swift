@@ -1,3 +1,4 @@
+import HTTP1
 import CNGHTTP2
 
 /// The nghttp2_nv array of the header block being submitted, pointing at the caller's bytes;

@@ -6,6 +6,8 @@
 //   when a body follows
 //   CRLF
 
+import HTTP1
+
 extension HeaderBlock {
     /// Checks the rules of RFC 9113 §8.3.1 that nghttp2 leaves to the application and describes
     /// the request; nil when the block is malformed (fault set) or its head would exceed

@@ -1,69 +1,10 @@
-/// Appends bytes to a caller-provided buffer; remembers if anything did not fit.
-struct HeadWriter {
-    let out: UnsafeMutableRawBufferPointer
-    var count = 0
-    var overflowed = false
-
-    init(_ out: UnsafeMutableRawBufferPointer) {
-        self.out = out
-    }
-
-    /// Bytes written, or nil when `out` was too small.
-    var result: Int? { overflowed ? nil : count }
-
-    @inline(__always)
-    mutating func write(_ src: UnsafeRawPointer?, _ n: Int) {
-        guard n > 0 else { return }
-        guard !overflowed, let base = out.baseAddress, let src, n <= out.count - count else {
-            overflowed = true
-            return
-        }
-        (base + count).copyMemory(from: src, byteCount: n)
-        count += n
-    }
-
-    /// Bytes [start, end) of `source`.
-    @inline(__always)
-    mutating func write(_ source: UnsafeRawBufferPointer, _ start: Int, _ end: Int) {
-        write(source.baseAddress.map { $0 + start }, end - start)
-    }
-
-    @inline(__always)
-    mutating func write(_ bytes: UnsafeRawBufferPointer) {
-        write(bytes.baseAddress, bytes.count)
-    }
-
-    @inline(__always)
-    mutating func write(_ s: StaticString) {
-        write(UnsafeRawPointer(s.utf8Start), s.utf8CodeUnitCount)
-    }
-
+/// What the HTTP/1.1 rewriters write beyond plain bytes: field values, field lines kept by a
+/// filter, Content-Length in canonical form.
+extension ByteWriter {
     /// The value of field `f` of `source`.
     @inline(__always)
     mutating func writeValue(_ source: UnsafeRawBufferPointer, _ f: HeaderField) {
         write(source, Int(f.valueStart), Int(f.valueEnd))
-    }
-
-    /// Writes `value` in decimal.
-    mutating func writeDecimal(_ value: Int) {
-        var digits = 1
-        var rest = value
-        while rest >= 10 {
-            rest /= 10
-            digits += 1
-        }
-        guard !overflowed, let base = out.baseAddress, digits <= out.count - count else {
-            overflowed = true
-            return
-        }
-        rest = value
-        var i = count + digits
-        repeat {
-            i -= 1
-            base.storeBytes(of: UInt8(truncatingIfNeeded: 0x30 + rest % 10), toByteOffset: i, as: UInt8.self)
-            rest /= 10
-        } while rest > 0
-        count += digits
     }
 
     /// Copies the field lines of `headers` that `filter` keeps verbatim, in runs of adjacent lines.
@@ -85,7 +26,7 @@ struct HeadWriter {
         if runStart >= 0 { write(source, runStart, headLength - 2) }
         if canonical >= 0 {
             write("Content-Length: ")
-            writeDecimal(canonical)
+            write(canonical, radix: 10)
             write("\r\n")
         }
     }
