@@ -38,11 +38,11 @@ release:
 	$(SWIFT) build -c release
 
 # dist/sluice: release build with the Swift runtime linked in (and c-ares and nghttp2 from their
-# static archives), stripped: it needs only glibc, OpenSSL and libstdc++/libgcc at run time.
-DIST_FLAGS := -c release --static-swift-stdlib --scratch-path .build-dist \
-	-Xlinker --as-needed -Xlinker -l:libcares.a -Xlinker -l:libnghttp2.a
+# static archives: tools/dist-pkgconfig's .pc files name them in place of the shared libraries),
+# stripped: it needs only glibc, OpenSSL and libstdc++/libgcc at run time.
+DIST_FLAGS := -c release --static-swift-stdlib --scratch-path .build-dist
 dist: deps
-	$(SWIFT) build $(DIST_FLAGS)
+	PKG_CONFIG_PATH=$(CURDIR)/tools/dist-pkgconfig $(SWIFT) build $(DIST_FLAGS)
 	mkdir -p dist
 	cp .build-dist/release/sluice dist/sluice
 	strip dist/sluice

@@ -328,12 +328,19 @@ def unit_settings() -> dict[str, str]:
     return dict(re.findall(r"^(\w+)=(.*)$", UNIT.read_text(), re.M))
 
 
-def installed_config() -> Path:
-    """What `make install` puts at the unit's configuration path (when none is there yet)."""
+def installed_config(tmp_path: Path) -> Path:
+    """What `make install` puts at the unit's configuration path (when none is there yet):
+    proxy.conf.example with its pid_file moved to the unit's RuntimeDirectory, by the sed
+    expression the install rule applies."""
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"install -m 644 proxy\.conf\.example \S*/sluice/proxy\.conf", makefile), \
-        "make install no longer installs proxy.conf.example as the unit's configuration"
-    return ROOT / "proxy.conf.example"
+    m = re.search(r"sed '(s\|\^pid_file \.\*\|[^|]*\|)' proxy\.conf\.example \\\n\s*\| install -m 644 /dev/stdin \S*/sluice/proxy\.conf",
+                  makefile)
+    assert m, "make install no longer installs proxy.conf.example as the unit's configuration"
+    pid_file = m.group(1).split("|")[2]
+    assert pid_file.startswith("pid_file /run/sluice/"), pid_file
+    installed = tmp_path / "installed.conf"
+    installed.write_text(re.sub(r"^pid_file .*$", pid_file, (ROOT / "proxy.conf.example").read_text(), flags=re.M))
+    return installed
 
 
 def test_systemd_unit_commands_are_accepted(tmp_path):
@@ -346,7 +353,7 @@ def test_systemd_unit_commands_are_accepted(tmp_path):
     assert parse_command(start) == {"-c": conf}, "ExecStart runs sluice in the foreground"
     assert parse_command(check) == {"-t": None, "-c": conf}
     assert parse_command(reload) == {"-s": "reload", "-c": conf}
-    example = installed_config()
+    example = installed_config(tmp_path)
     # The check and the start command (as a check) on the installed configuration.
     for argv in (check, start + ["-t"]):
         r = subprocess.run(local(argv, example), capture_output=True, text=True, timeout=10)
@@ -359,14 +366,14 @@ def test_systemd_unit_commands_are_accepted(tmp_path):
     assert r.returncode == 1 and "pid_file" in r.stderr and "sluice -h" not in r.stderr, r
 
 
-def test_systemd_unit_stops_gracefully():
+def test_systemd_unit_stops_gracefully(tmp_path):
     """systemd's stop: SIGTERM to the master alone (KillMode=mixed; with the default every worker
     gets it too and the master's own SIGTERM then stops them at once), and time for the drain of
     the installed configuration."""
     settings = unit_settings()
     assert settings.get("KillSignal", "SIGTERM") == "SIGTERM"
     assert settings.get("KillMode") == "mixed", settings.get("KillMode")
-    (drain,) = directive(installed_config().read_text(), "drain_timeout") or [["30s"]]
+    (drain,) = directive(installed_config(tmp_path).read_text(), "drain_timeout") or [["30s"]]
     assert seconds(settings["TimeoutStopSec"]) > seconds(drain[0]) + 1, (settings["TimeoutStopSec"], drain)
 
 

@@ -242,9 +242,9 @@ def test_backup_serves_while_primaries_fail_checks(sluice, upstream):
 # ------------------------------------------------------------------------- passive health
 
 def _spread_connections(s, n_workers, per_worker=2, tries=60):
-    """Keep-alive client connections such that every worker holds at least `per_worker`
-    (sluice must run with `max_connections per_worker`: a worker that holds that many stops
-    accepting, so the next connection goes to another one); returns {pid: [RawClient]}."""
+    """Keep-alive client connections such that every worker holds at least `per_worker` (the
+    kernel spreads new connections over the workers' SO_REUSEPORT sockets by a hash of the
+    client's port; the ones a full worker would get are closed); returns {pid: [RawClient]}."""
     pids = wait_children(s.pid, n_workers)
     held = {p: [] for p in pids}
     extra = []
@@ -272,8 +272,7 @@ def test_passive_max_fails_shared_across_workers(sluice, upstream, dead_port):
     counting would let each worker fail 3 times.  It comes back after fail_timeout."""
     b = upstream("B")
     dead = f"127.0.0.1:{dead_port()}"
-    s = start(sluice, [f"{dead} max_fails=3 fail_timeout=2s", b.addr],
-              main_extra="max_connections 2;\n")
+    s = start(sluice, [f"{dead} max_fails=3 fail_timeout=2s", b.addr])
     held = _spread_connections(s, 2)
     conns = [c for cs in zip(*held.values()) for c in cs]       # alternate workers
     t0 = time.monotonic()
