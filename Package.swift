@@ -4,7 +4,11 @@ import PackageDescription
 // The data path's targets skip the run-time exclusivity checks in release builds: every access
 // to a connection's stored properties through `inout` went through swift_beginAccess, 4% of a
 // worker's CPU under keep-alive load (perf). Debug builds, and so the unit tests, keep them.
-let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+// They and the modules they call on every request (Balancer, Stats) are also compiled with
+// cross-module optimization, so that generic code such as the balancing algorithms is
+// specialized for the data path's types instead of running through witness tables.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"], .when(configuration: .release))]
+let calledPerRequest: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
 
 let package = Package(
     name: "sluice",
@@ -19,7 +23,7 @@ let package = Package(
         // Configuration lexer, parser and validation (no I/O beyond reading the file).
         .target(name: "Config"),
         // Server selection algorithms (no I/O).
-        .target(name: "Balancer"),
+        .target(name: "Balancer", swiftSettings: calledPerRequest),
         // PROXY protocol v1/v2 header parsing and writing (no I/O).
         .target(name: "ProxyProtocol"),
         // The system OpenSSL (Debian's libssl-dev), with wrappers for the macros Swift cannot import.
@@ -36,7 +40,7 @@ let package = Package(
         // loop, the pure re-query schedule (TTL, floor, ceiling, backoff) and server-list diffs.
         .target(name: "Discovery", dependencies: ["CAres", "EventLoop"]),
         // Counters in shared memory (made before fork) and their JSON / Prometheus / HTML views.
-        .target(name: "Stats", dependencies: [.product(name: "Atomics", package: "swift-atomics")]),
+        .target(name: "Stats", dependencies: [.product(name: "Atomics", package: "swift-atomics")], swiftSettings: calledPerRequest),
         // epoll loop, deadlines, thin syscall layer, socket helpers.
         .target(name: "EventLoop", dependencies: ["CLinux"], swiftSettings: hotPath),
         // The worker: its event loop, client and upstream connections, exchanges, routing, access logs.

@@ -33,7 +33,8 @@ final class Loop {
     private(set) var deferringWrites = false
     private var deferred: [ClientConnection] = []
 
-    private(set) lazy var upstreams = UpstreamTable(loop: self)
+    /// Set once in `init` (it points back at the loop); read on every request, so not `lazy`.
+    private(set) var upstreams: UpstreamTable! = nil
     let clients = ClientTable()
     /// The worker is draining: every response from now on says `Connection: close`.
     var draining = false
@@ -45,6 +46,7 @@ final class Loop {
         self.logger = logger
         workerCounters = counters
         buffers = BufferPool(size: bufferSize)
+        upstreams = UpstreamTable(loop: self)
         tick()
     }
 
