@@ -32,10 +32,11 @@ extension ClientConnection {
             case .header(let length, let source, let destination):
                 guard takeHeader(length) else { return refuseProxyHeader("the header could not be read") }
                 if let source, let destination {
-                    peerAddress = SocketAddress(source)
-                    peer = AddressText(peerAddress)
-                    trusted = frontend.trusts(peerAddress)
-                    proxiedDestination = SocketAddress(destination)
+                    let client = SocketAddress(source)
+                    peerAddress = source
+                    peer = AddressText(client)
+                    trusted = frontend.trusts(client)
+                    proxiedDestination = destination
                 }
                 phase = .handshake
                 startTLS()
@@ -63,9 +64,9 @@ extension ClientConnection {
     }
 
     /// The address the client connected to: the PROXY header's destination, else the socket's.
-    var destinationAddress: SocketAddress {
+    var destinationAddress: ProxyAddress {
         if let proxiedDestination { return proxiedDestination }
-        return Socket.localAddress(endpoint.fd) ?? SocketAddress()
+        return (Socket.localAddress(endpoint.fd) ?? SocketAddress()).proxyAddress
     }
 }
 

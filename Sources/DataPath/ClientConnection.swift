@@ -1,5 +1,6 @@
 import EventLoop
 import HTTP1
+import ProxyProtocol
 import TLS
 
 /// One client connection: its endpoint, the frontend and listener it came through, the bytes
@@ -20,13 +21,14 @@ final class ClientConnection {
     unowned(unsafe) let runtime: Runtime
     unowned(unsafe) let frontend: Frontend
     let listener: Listener
-    /// The client: the connection's peer, or the source a PROXY protocol header names.
-    var peerAddress: SocketAddress
+    /// The client: the connection's peer, or the source a PROXY protocol header names (kept as
+    /// the header's compact value: a sockaddr_storage is 128 bytes per connection).
+    var peerAddress: ProxyAddress
     var peer: AddressText
     var trusted: Bool
     /// The address the client connected to, when a PROXY protocol header named it (else the
     /// socket's own, read when needed).
-    var proxiedDestination: SocketAddress?
+    var proxiedDestination: ProxyAddress?
     var endpoint: Endpoint
     var phase: Phase
     var deadline: Int64
@@ -55,7 +57,7 @@ final class ClientConnection {
         self.listener = listener
         let fe = runtime.frontends[listener.frontend]
         frontend = fe
-        peerAddress = peer
+        peerAddress = peer.proxyAddress
         self.peer = AddressText(peer)
         trusted = fe.trusts(peer)
         endpoint = Endpoint(fd: fd, writable: true)

@@ -7,8 +7,8 @@ import ProxyProtocol
 /// connection speaks for one client, so it is never pooled for another (`UpstreamTable.release`).
 extension Exchange {
     func sendProxyHeader(_ version: ProxyProtocolVersion, on up: UpstreamConnection, for client: ClientConnection) -> Bool {
-        let source = client.peerAddress.proxyAddress
-        let destination = client.destinationAddress.proxyAddress
+        let source = client.peerAddress
+        let destination = client.destinationAddress
         return withUnsafeTemporaryAllocation(byteCount: ProxyHeaderWriter.maxV1Length, alignment: 8) { buffer in
             let written = version == .v1
                 ? ProxyHeaderWriter.writeV1(source: source, destination: destination, into: buffer)
