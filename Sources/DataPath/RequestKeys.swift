@@ -17,10 +17,9 @@ enum RequestKeys {
     /// The value of cookie `name` (case-sensitive) in the request's Cookie fields
     /// (`a=1; b=2`, RFC 6265 §5.4), nil when it has none.
     static func cookie(_ name: [UInt8], headers: HeaderTable, source: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
-        let cookieName: [UInt8] = Array("cookie".utf8)
         for i in 0..<headers.count {
             let f = headers[i]
-            guard equalsLowercased(source, Int(f.nameStart), Int(f.nameEnd), cookieName) else { continue }
+            guard equalsLowercased(source, Int(f.nameStart), Int(f.nameEnd), cookieField) else { continue }
             var pos = Int(f.valueStart)
             let end = Int(f.valueEnd)
             while pos < end {
@@ -38,6 +37,9 @@ enum RequestKeys {
         }
         return nil
     }
+
+    /// Made once: a literal array built in the function would be allocated on every request.
+    private static let cookieField: [UInt8] = Array("cookie".utf8)
 
     private static func equalsLowercased(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ lower: [UInt8]) -> Bool {
         guard end - start == lower.count else { return false }
