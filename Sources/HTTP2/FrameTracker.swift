@@ -30,7 +30,7 @@ enum FrameType {
 /// it holds enough events).
 struct FrameTracker {
     /// Bytes of the 24-byte client preface still to come (nghttp2 checks them).
-    private var prefaceLeft = 24
+    private var prefaceLeft: Int
     private var header: (UInt64, UInt8) = (0, 0)
     private var headerFill = 0
     private var payloadLeft = 0
@@ -41,6 +41,11 @@ struct FrameTracker {
     private var prefixFill = 0
     /// A HEADERS frame arrived without END_HEADERS and its block is not finished yet.
     private(set) var insideHeaderBlock = false
+
+    /// `afterPreface`: for a connection that woke up (its preface came long ago).
+    init(afterPreface: Bool = false) {
+        prefaceLeft = afterPreface ? 0 : 24
+    }
 
     /// Between two frames (or before the first).
     var atBoundary: Bool { (prefaceLeft == 0 || prefaceLeft == 24) && headerFill == 0 && payloadLeft == 0 }

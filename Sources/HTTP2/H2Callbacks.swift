@@ -58,6 +58,16 @@ enum H2Callbacks {
         }
     }
 
+    /// The body a waking connection sends to nowhere to spend the connection window as its client
+    /// left it: `source.fd` bytes (their content is never read).
+    static let windowFiller: nghttp2_data_source_read_callback = { _, _, _, length, flags, source, _ in
+        let left = Int(source!.pointee.fd)
+        let n = min(left, length)
+        source!.pointee.fd = Int32(left - n)
+        if n == left { flags!.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue }
+        return n
+    }
+
     /// The data provider of every response body: reads from the stream's `setBody` source.
     static let bodyReader: nghttp2_data_source_read_callback = { _, stream, buffer, length, flags, _, user in
         connection(user).readBody(stream, buffer!, length, flags!)

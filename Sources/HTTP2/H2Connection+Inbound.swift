@@ -7,6 +7,7 @@ import CNGHTTP2
 extension H2Connection {
     func beginHeaders(_ frame: nghttp2_frame) -> Int32 {
         let id = frame.hd.stream_id
+        if resuming { return 0 }
         // A block nghttp2 gave up on (a malformed field) left bytes behind.
         if block.stream != 0 { arena.truncate(to: block.start) }
         block = HeaderBlock()
@@ -44,6 +45,9 @@ extension H2Connection {
             if endStream, let i = slotIndex(id), streams.slots[i].announced {
                 endBody(id)
             }
+            return 0
+        case FrameType.settings:
+            if frame.hd.flags & FrameType.ack != 0 { settingsAcknowledged() } else { clientSettingsSeen = true }
             return 0
         default:
             return 0

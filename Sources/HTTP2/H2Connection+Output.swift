@@ -89,6 +89,7 @@ extension H2Connection {
     }
 
     func frameSent(_ frame: nghttp2_frame) -> Int32 {
+        if resuming { return 0 }
         let id = frame.hd.stream_id
         switch frame.hd.type {
         case FrameType.data, FrameType.headers:

@@ -32,6 +32,8 @@ extension H2Connection {
         case FrameType.data:
             return h.length == 0 && h.flags & FrameType.endStream == 0 ? flood.emptyFrame(now: now) : nil
         case FrameType.headers:
+            // A table size update it owed opens this block (nghttp2 checks it).
+            expectsTableUpdate = false
             continuations = 0
             headerBlockBytes = h.length
             return checkHeaderBlock(h)

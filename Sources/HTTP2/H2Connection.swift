@@ -57,6 +57,16 @@ public final class H2Connection {
     var nv: NVList
     /// For the connection's own 431 and 414 answers.
     lazy var cannedHeaders = HeaderTable(capacity: 8)
+    /// What sleeping needs to know of the protocol state (see H2Connection+Dormancy.swift): the
+    /// client's SETTINGS arrived; the HPACK table size the client acknowledged, and the one of the
+    /// SETTINGS still unacknowledged (nil when none is); whether the client's next header block
+    /// must open with a table size update (it acknowledged a smaller table since its last one).
+    var clientSettingsSeen = false
+    var tableSizeAcked: UInt32 = 4096
+    var tableSizeInFlight: UInt32?
+    var expectsTableUpdate = false
+    /// Frames made up to rebuild a sleeping connection's state are going in: not the client's.
+    var resuming = false
 
     /// Events buffered beyond this make `receive` stop between frames.
     static let eventHighWater = 256
@@ -68,7 +78,13 @@ public final class H2Connection {
 
     /// `now`: monotonic milliseconds (the budgets refill with time). `pool`: blocks of
     /// `arenaSize(for: settings)` bytes, shared by the connections of the thread.
-    public init(settings: H2Settings = H2Settings(), now: Int64, pool: H2MemoryPool? = nil) {
+    public convenience init(settings: H2Settings = H2Settings(), now: Int64, pool: H2MemoryPool? = nil) {
+        self.init(settings: settings, now: now, pool: pool, tableSize: UInt32(settings.headerTableSize))
+    }
+
+    /// `tableSize`: the SETTINGS_HEADER_TABLE_SIZE of the first SETTINGS (a waking connection's
+    /// may be the 0 its client last acknowledged).
+    init(settings: H2Settings, now: Int64, pool: H2MemoryPool?, tableSize: UInt32) {
         settings.validate()
         self.settings = settings
         limits = BlockLimits(maxListSize: settings.maxHeaderListSize, maxFields: settings.maxHeaderFields,
@@ -83,7 +99,7 @@ public final class H2Connection {
         self.now = now
         nv = NVList(capacity: 32)
         session = H2Callbacks.makeSession(for: self)
-        submitInitialSettings()
+        submitInitialSettings(tableSize: tableSize)
     }
 
     /// The size of the arena (and of the pool's blocks) for `settings`.
@@ -99,19 +115,20 @@ public final class H2Connection {
         nv.deallocate()
     }
 
-    private func submitInitialSettings() {
+    private func submitInitialSettings(tableSize: UInt32) {
         let entries: [(nghttp2_settings_id, Int)] = [
             (NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, settings.maxConcurrentStreams),
             (NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, settings.initialStreamWindow),
             (NGHTTP2_SETTINGS_MAX_FRAME_SIZE, settings.maxFrameSize),
             (NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, settings.maxHeaderListSize),
-            (NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, settings.headerTableSize),
+            (NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, Int(tableSize)),
             // RFC 9218: no RFC 7540 priority tree to maintain (or to be churned by PRIORITY frames).
             (NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1),
         ]
         let iv = entries.map { nghttp2_settings_entry(settings_id: Int32($0.0.rawValue), value: UInt32($0.1)) }
         let rv = nghttp2_submit_settings(session, noFlags, iv, iv.count)
         precondition(rv == 0, "nghttp2 refused the initial SETTINGS")
+        tableSizeInFlight = tableSize
         let wv = nghttp2_session_set_local_window_size(session, noFlags, 0,
                                                        Int32(settings.connectionWindow))
         precondition(wv == 0, "nghttp2 refused the connection window")

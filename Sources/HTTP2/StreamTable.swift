@@ -42,6 +42,9 @@ struct StreamTable {
         freeCount = capacity
     }
 
+    /// No stream holds a slot.
+    var isEmpty: Bool { freeCount == capacity }
+
     func deallocate() {
         slots.deinitialize(count: capacity)
         slots.deallocate()

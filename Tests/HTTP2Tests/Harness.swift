@@ -14,7 +14,8 @@ enum Seen: Equatable {
 
 /// A server H2Connection fed by hand or by a TestClient, with its events collected.
 final class Harness {
-    let server: H2Connection
+    private(set) var server: H2Connection
+    let settings: H2Settings
     var now: Int64 = 1_000
     var seen: [Seen] = []
     /// Hand request body bytes back (`consumed`) as soon as they are seen.
@@ -24,7 +25,34 @@ final class Harness {
     var parsedHeads: [Int32: RequestHead] = [:]
 
     init(_ settings: H2Settings = H2Settings()) {
+        self.settings = settings
         server = H2Connection(settings: settings, now: now)
+    }
+
+    /// Puts the server to sleep, pumping `client` while it asks the client for something first
+    /// (an empty HPACK table, its acknowledgement); false when it cannot sleep.
+    func sleep(_ client: TestClient) -> H2Dormant? {
+        for _ in 0..<4 {
+            switch server.sleep() {
+            case .asleep(let dormant): return dormant
+            case .notYet: pump(client)
+            case .cannot: return nil
+            }
+        }
+        return nil
+    }
+
+    /// A new server engine from `dormant`, as the data path builds one when the client sends again.
+    func wake(_ dormant: H2Dormant) -> Bool {
+        guard let woken = H2Connection(waking: dormant, settings: settings, now: now, pool: nil) else { return false }
+        server = woken
+        return true
+    }
+
+    /// Sleeps and wakes; false if either failed.
+    func sleepAndWake(_ client: TestClient) -> Bool {
+        guard let dormant = sleep(client) else { return false }
+        return wake(dormant)
     }
 
     var requests: [(stream: Int32, head: String)] {
