@@ -19,18 +19,24 @@ extension ClientConnection {
 
     /// From now on the connection speaks HTTP/2 (ALPN `h2`, or the preface on a cleartext port).
     func startHTTP2() {
-        var settings = H2Settings(maxHeaderListSize: frontend.config.maxHeaderSize)
-        // A stream's request body waits in one pooled buffer: its window leaves room there for
-        // the chunk framing added to each DATA payload.
-        settings.initialStreamWindow = loop.buffers.size - 8192
-        h2 = H2Codec(engine: H2Connection(settings: settings, now: loop.now, pool: frontend.http2Pool), now: loop.now)
+        h2 = H2Codec(engine: H2Connection(settings: http2Settings, now: loop.now, pool: frontend.http2Pool), now: loop.now,
+                     sleepAt: loop.now + Self.http2SleepAfterMs)
         if loop.draining { h2!.engine.goAwayGracefully() }
         phase = .http2
         frontend.counters.http2Opened()
     }
 
+    var http2Settings: H2Settings {
+        var settings = H2Settings(maxHeaderListSize: frontend.config.maxHeaderSize)
+        // A stream's request body waits in one pooled buffer: its window leaves room there for
+        // the chunk framing added to each DATA payload.
+        settings.initialStreamWindow = loop.buffers.size - 8192
+        return settings
+    }
+
     func stepHTTP2() -> Bool {
         let codec = h2!
+        if codec.engine == nil { return stepAsleep(codec) }
         var progressed = false
         if input.isEmpty && endpoint.readable && !endpoint.eof && codec.engine.wantsRead {
             switch loop.read(&endpoint, into: &input) {
@@ -66,6 +72,7 @@ extension ClientConnection {
             close()
             return false
         }
+        if sleepIfIdle(codec) { progressed = true }
         updateDeadline(codec)
         return progressed
     }
@@ -150,7 +157,10 @@ extension ClientConnection {
         var s = codec.streams.removeLast()
         finish(&s, complete: complete)
         if let storage = s.logStorage { codec.spareLogStorage.append(storage) }
-        if codec.streams.isEmpty { codec.idleSince = loop.now }
+        if codec.streams.isEmpty {
+            codec.idleSince = loop.now
+            codec.sleepAt = loop.now + Self.http2SleepAfterMs
+        }
     }
 
     /// Accounts a stream's exchange and lets go of what it holds.
@@ -375,7 +385,12 @@ extension ClientConnection {
     /// The connection's deadline: the earliest of its streams', else `timeout idle` since the
     /// last stream ended, or `timeout send` while the client does not take its frames.
     private func updateDeadline(_ codec: H2Codec) {
-        var next = codec.streams.isEmpty ? codec.idleSince + Int64(frontend.config.idleTimeoutMs) : Int64.max
+        var next = codec.streams.isEmpty ? idleDeadline(codec) : Int64.max
+        if codec.engine == nil {
+            deadline = next
+            return
+        }
+        if codec.streams.isEmpty { next = min(next, codec.sleepAt) }
         for s in codec.streams { next = min(next, s.deadline) }
         if !output.isEmpty || codec.engine.isBlockedOnPeerWindow {
             codec.stalledSince = min(codec.stalledSince, loop.now)
@@ -386,6 +401,10 @@ extension ClientConnection {
         deadline = next
     }
 
+    func idleDeadline(_ codec: H2Codec) -> Int64 {
+        codec.idleSince + Int64(frontend.config.idleTimeoutMs)
+    }
+
     func http2TimedOut() {
         let codec = h2!
         if codec.stalledSince != .max && loop.now >= codec.stalledSince + Int64(frontend.config.sendTimeoutMs) {
@@ -393,10 +412,12 @@ extension ClientConnection {
             close()
             return
         }
-        if codec.streams.isEmpty && loop.now >= codec.idleSince + Int64(frontend.config.idleTimeoutMs) {
+        if codec.streams.isEmpty && loop.now >= idleDeadline(codec) {
+            guard wake(codec) else { return }
             codec.engine.goAwayGracefully()
             codec.idleSince = .max / 2
         }
+        guard codec.engine != nil else { return }
         for i in codec.streams.indices where codec.streams[i].deadline <= loop.now {
             var s = codec.streams[i]
             switch expire(&s.exchange) {

@@ -161,7 +161,7 @@ final class ClientConnection {
     /// client is told with GOAWAY which streams will still be served (HTTP/2).
     func beginDrain() {
         exchange?.closeAfterResponse = true
-        if let codec = h2 {
+        if let codec = h2, wake(codec) {
             codec.engine.goAwayGracefully()
             drive()
         }

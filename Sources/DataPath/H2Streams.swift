@@ -31,7 +31,9 @@ struct H2Stream {
 
 /// The HTTP/2 side of a client connection: the protocol engine and the streams in flight.
 final class H2Codec {
-    let engine: H2Connection
+    /// nil while the connection sleeps: `dormant` then holds what the next engine starts from.
+    private(set) var engine: H2Connection!
+    private(set) var dormant: H2Dormant?
     var streams: [H2Stream] = []
     /// A scratch buffer for HTTP/1.1 forms of request heads.
     var scratch = Buffer()
@@ -42,14 +44,35 @@ final class H2Codec {
     var idleSince: Int64
     /// Since when the client has not taken frames that wait for it (`timeout send`), or .max.
     var stalledSince = Int64.max
+    /// When to try putting the engine to sleep if no stream runs by then.
+    var sleepAt: Int64
 
-    init(engine: H2Connection, now: Int64) {
+    init(engine: H2Connection, now: Int64, sleepAt: Int64) {
         self.engine = engine
         idleSince = now
+        self.sleepAt = sleepAt
     }
 
     deinit {
+        releaseLogStorage()
+    }
+
+    /// Lets the engine go for `state`, with everything kept for streams.
+    func sleep(_ state: H2Dormant) {
+        engine = nil
+        dormant = state
+        streams = []
+        releaseLogStorage()
+    }
+
+    func wake(_ engine: H2Connection) {
+        self.engine = engine
+        dormant = nil
+    }
+
+    private func releaseLogStorage() {
         for storage in spareLogStorage { storage.deallocate() }
+        spareLogStorage = []
     }
 
     func index(of id: Int32) -> Int? {

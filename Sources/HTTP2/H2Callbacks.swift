@@ -27,7 +27,8 @@ enum H2Callbacks {
 
         var session: OpaquePointer?
         let user = Unmanaged.passUnretained(connection).toOpaque()
-        precondition(nghttp2_session_server_new2(&session, callbacks, user, option) == 0, "nghttp2 out of memory")
+        precondition(nghttp2_session_server_new3(&session, callbacks, user, option, &connection.memory.allocator) == 0,
+                     "nghttp2 out of memory")
         return session!
     }
 

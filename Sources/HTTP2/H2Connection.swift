@@ -55,6 +55,8 @@ public final class H2Connection {
     /// Request body bytes to return to the connection window once nghttp2's callbacks are done.
     var connectionCredit = 0
     var nv: NVList
+    /// nghttp2's and the tables' memory (see EngineMemory.swift).
+    let memory = EngineMemory()
     /// For the connection's own 431 and 414 answers.
     lazy var cannedHeaders = HeaderTable(capacity: 8)
     /// What sleeping needs to know of the protocol state (see H2Connection+Dormancy.swift): the
@@ -94,12 +96,13 @@ public final class H2Connection {
         arena = Arena(capacity: H2Connection.arenaSize(for: settings))
         self.pool = pool ?? H2MemoryPool(blockSize: H2Connection.arenaSize(for: settings))
         precondition(self.pool.blockSize >= arena.capacity, "pool blocks smaller than the arena")
-        streams = StreamTable(limit: settings.maxConcurrentStreams)
+        streams = StreamTable(limit: settings.maxConcurrentStreams, memory: memory)
         flood = FloodGuard(settings.budgets, now: now)
         self.now = now
-        nv = NVList(capacity: 32)
+        nv = NVList(capacity: 32, memory: memory)
         session = H2Callbacks.makeSession(for: self)
         submitInitialSettings(tableSize: tableSize)
+        memory.placing = false
     }
 
     /// The size of the arena (and of the pool's blocks) for `settings`.

@@ -2,7 +2,7 @@ import HTTP1
 import CNGHTTP2
 
 /// The nghttp2_nv array of the header block being submitted, pointing at the caller's bytes;
-/// allocated once per connection (it grows for a response with more fields than ever before).
+/// allocated once per engine (it grows for a response with more fields than ever before).
 /// nghttp2 copies names (lowercasing them) and values when a frame is submitted, so the
 /// pointers only need to live through the submit call.
 struct NVList {
@@ -11,16 +11,18 @@ struct NVList {
     private(set) var count = 0
     /// Digits of :status and of a canonical content-length.
     private let digits: UnsafeMutablePointer<UInt8>
+    private let memory: EngineMemory
 
-    init(capacity: Int) {
+    init(capacity: Int, memory: EngineMemory) {
         self.capacity = capacity
-        items = .allocate(capacity: capacity)
-        digits = .allocate(capacity: 24)  // :status at 0, content-length at 4
+        self.memory = memory
+        items = memory.allocate(nghttp2_nv.self, capacity: capacity)
+        digits = memory.allocate(UInt8.self, capacity: 24)  // :status at 0, content-length at 4
     }
 
     func deallocate() {
-        items.deallocate()
-        digits.deallocate()
+        EngineMemory.release(items)
+        EngineMemory.release(digits)
     }
 
     mutating func removeAll() {
@@ -56,9 +58,9 @@ struct NVList {
     }
 
     private mutating func grow() {
-        let bigger = UnsafeMutablePointer<nghttp2_nv>.allocate(capacity: capacity * 2)
+        let bigger = memory.allocate(nghttp2_nv.self, capacity: capacity * 2)
         bigger.moveInitialize(from: items, count: count)
-        items.deallocate()
+        EngineMemory.release(items)
         items = bigger
         capacity *= 2
     }

@@ -31,13 +31,15 @@ struct StreamTable {
     let limit: Int
     private var freeList: UnsafeMutablePointer<Int32>
     private var freeCount: Int
+    private let memory: EngineMemory
 
-    init(limit: Int) {
+    init(limit: Int, memory: EngineMemory) {
         self.limit = limit
+        self.memory = memory
         capacity = min(limit, 4)
-        slots = .allocate(capacity: capacity)
+        slots = memory.allocate(StreamSlot.self, capacity: capacity)
         slots.initialize(repeating: StreamSlot(), count: capacity)
-        freeList = .allocate(capacity: capacity)
+        freeList = memory.allocate(Int32.self, capacity: capacity)
         for i in 0..<capacity { freeList[i] = Int32(capacity - 1 - i) }
         freeCount = capacity
     }
@@ -47,8 +49,8 @@ struct StreamTable {
 
     func deallocate() {
         slots.deinitialize(count: capacity)
-        slots.deallocate()
-        freeList.deallocate()
+        EngineMemory.release(slots)
+        EngineMemory.release(freeList)
     }
 
     /// A fresh slot for stream `id`, or nil when the limit is reached.
@@ -71,12 +73,12 @@ struct StreamTable {
     /// Doubles the table (every slot is in use: the free list is empty).
     private mutating func grow() {
         let bigger = min(limit, capacity * 2)
-        let moved = UnsafeMutablePointer<StreamSlot>.allocate(capacity: bigger)
+        let moved = memory.allocate(StreamSlot.self, capacity: bigger)
         moved.moveInitialize(from: slots, count: capacity)
         (moved + capacity).initialize(repeating: StreamSlot(), count: bigger - capacity)
-        slots.deallocate()
-        freeList.deallocate()
-        freeList = .allocate(capacity: bigger)
+        EngineMemory.release(slots)
+        EngineMemory.release(freeList)
+        freeList = memory.allocate(Int32.self, capacity: bigger)
         for i in capacity..<bigger { freeList[i - capacity] = Int32(bigger - 1 - (i - capacity)) }
         freeCount = bigger - capacity
         slots = moved
