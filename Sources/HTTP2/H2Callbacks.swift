@@ -10,11 +10,6 @@ let noFlags = UInt8(NGHTTP2_FLAG_NONE.rawValue)
 enum H2Callbacks {
     /// A server session for `connection`, with the options that bound the work a client can cause.
     static func makeSession(for connection: H2Connection) -> OpaquePointer {
-        var callbacks: OpaquePointer?
-        precondition(nghttp2_session_callbacks_new(&callbacks) == 0, "nghttp2 out of memory")
-        defer { nghttp2_session_callbacks_del(callbacks) }
-        register(callbacks)
-
         var option: OpaquePointer?
         precondition(nghttp2_option_new(&option) == 0, "nghttp2 out of memory")
         defer { nghttp2_option_del(option) }
@@ -31,6 +26,15 @@ enum H2Callbacks {
                      "nghttp2 out of memory")
         return session!
     }
+
+    /// The same for every session (nghttp2 copies them): made once, as sleeping connections wake
+    /// up often.
+    nonisolated(unsafe) private static let callbacks: OpaquePointer? = {
+        var callbacks: OpaquePointer?
+        precondition(nghttp2_session_callbacks_new(&callbacks) == 0, "nghttp2 out of memory")
+        register(callbacks)
+        return callbacks
+    }()
 
     private static func register(_ callbacks: OpaquePointer?) {
         nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks) { _, frame, user in

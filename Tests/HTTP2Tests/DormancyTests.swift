@@ -19,6 +19,16 @@ final class DormancyTests: XCTestCase {
         }
     }
 
+    /// A connection on which one GET was answered.
+    private func answered() -> (Harness, TestClient, Int32) {
+        let h = Harness()
+        let client = TestClient()
+        let id = client.request(get)
+        h.pump(client)
+        respond(h, client, id)
+        return (h, client, id)
+    }
+
     /// SETTINGS frames the client received carrying HEADER_TABLE_SIZE, with their values.
     private func tableSizes(_ frames: [Frame]) -> [UInt32] {
         frames.filter { $0.type == T.settings && $0.flags & T.ack == 0 }.flatMap { f in
@@ -130,11 +140,7 @@ final class DormancyTests: XCTestCase {
 
     func testStreamIDsAtOrBelowTheLastStayUsedAfterWaking() {
         for slept in [false, true] {
-            let h = Harness()
-            let client = TestClient()
-            let id = client.request(get)
-            h.pump(client)
-            respond(h, client, id)
+            let (h, client, id) = answered()
             if slept { XCTAssertTrue(h.sleepAndWake(client)) }
             // A raw HEADERS reusing stream 1 never becomes a request (nghttp2 ignores it), in both cases.
             h.receive(Raw.headers(id, [0x20] + HPACK.block(HPACK.get)))
@@ -151,11 +157,7 @@ final class DormancyTests: XCTestCase {
 
     func testClientOwingATableSizeUpdateMustStillSendIt() {
         for slept in [false, true] {
-            let h = Harness()
-            let client = TestClient()
-            let id = client.request(get)
-            h.pump(client)
-            respond(h, client, id)
+            let (h, client, id) = answered()
             guard let dormant = h.sleep(client) else { return XCTFail("did not sleep") }
             if slept { XCTAssertTrue(h.wake(dormant)) }
             // The client acknowledged table size 0: a block without the update is a compression error.
