@@ -19,8 +19,8 @@ extension ClientConnection {
 
     /// From now on the connection speaks HTTP/2 (ALPN `h2`, or the preface on a cleartext port).
     func startHTTP2() {
-        h2 = H2Codec(engine: H2Connection(settings: http2Settings, now: loop.now, pool: frontend.http2Pool), now: loop.now,
-                     sleepAt: loop.now + Self.http2SleepAfterMs)
+        h2 = H2Codec(engine: H2Connection(settings: http2Settings, now: loop.now, pool: frontend.http2Pool), now: loop.now)
+        wentIdle(h2!)
         if loop.draining { h2!.engine.goAwayGracefully() }
         phase = .http2
         frontend.counters.http2Opened()
@@ -157,10 +157,7 @@ extension ClientConnection {
         var s = codec.streams.removeLast()
         finish(&s, complete: complete)
         if let storage = s.logStorage { codec.spareLogStorage.append(storage) }
-        if codec.streams.isEmpty {
-            codec.idleSince = loop.now
-            codec.sleepAt = loop.now + Self.http2SleepAfterMs
-        }
+        if codec.streams.isEmpty { wentIdle(codec) }
     }
 
     /// Accounts a stream's exchange and lets go of what it holds.

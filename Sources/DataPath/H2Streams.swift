@@ -46,11 +46,13 @@ final class H2Codec {
     var stalledSince = Int64.max
     /// When to try putting the engine to sleep if no stream runs by then.
     var sleepAt: Int64
+    /// When the connection was last queued as idle in `Loop.idleHTTP2` (its entry is stale otherwise).
+    var queuedIdle = Int64.min
 
-    init(engine: H2Connection, now: Int64, sleepAt: Int64) {
+    init(engine: H2Connection, now: Int64) {
         self.engine = engine
         idleSince = now
-        self.sleepAt = sleepAt
+        sleepAt = now
     }
 
     deinit {

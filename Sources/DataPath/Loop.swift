@@ -38,6 +38,8 @@ final class Loop {
     let clients = ClientTable()
     /// The worker is draining: every response from now on says `Connection: close`.
     var draining = false
+    /// HTTP/2 connections that went idle, oldest first (see ClientConnection+HTTP2Sleep.swift).
+    var idleHTTP2 = IdleHTTP2Queue()
 
     static let connectionEvents = SL_EPOLLIN | SL_EPOLLOUT | SL_EPOLLRDHUP | SL_EPOLLET
 

@@ -63,6 +63,7 @@ final class Worker {
                 dispatch(mask, token)
             }
             loop.endBatch()
+            loop.sleepIdleHTTP2UnderPressure()
             if acceptPaused && acceptRetryAt == 0 && loop.clients.count < maxConnections { resumeAccepting() }
             if loop.now >= nextSweep {
                 sweep()
