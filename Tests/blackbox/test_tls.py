@@ -29,6 +29,7 @@ import requests
 import websocket as ws
 from clients import RawClient, assert_proxy_error, get
 from conftest import factory, http_config
+from h2_clients import H2Client
 from messages import xf_lines
 from pki import CA, make_key
 from ports import free_port, port_accepts
@@ -742,6 +743,22 @@ def test_alpn_negotiates_h2_and_curl_speaks_it(sluice, upstream, pki):
     with socket.create_connection(("127.0.0.1", s.port), timeout=3) as raw:
         with both.wrap_socket(raw, server_hostname=SITE) as tls:
             assert tls.selected_alpn_protocol() == "h2"
+
+
+def test_h2_connection_sleeps_and_wakes_over_tls(sluice, upstream, pki):
+    """Idle for longer than the 250 ms after which an HTTP/2 connection gives its engine up: the
+    next requests on the same TLS connection wake it (HPACK-indexed fields, windows intact)."""
+    up = upstream("A", lambda r: Reply(body=f"{r.target} {r.value('x-user')}".encode()))
+    s = start_tls(sluice, [up.addr], [pki.site])
+    with H2Client(s.port, tls=client_context(pki.root), server_name=SITE) as c:
+        for i in range(3):
+            r = c.response(c.request(f"/t{i}", headers=[("x-user", "tls")]))
+            assert (r.status, r.body) == (200, f"/t{i} tls".encode())
+            stop = time.monotonic() + 0.6
+            while time.monotonic() < stop:
+                c.pump(0.05)
+            assert c.goaway is None and not c.closed
+    assert [q.value("x-user") for q in up.snapshot()] == ["tls"] * 3
 
 
 # ------------------------------------------------------------- point 3: session resumption
