@@ -5,7 +5,7 @@ import HTTP2
 /// The data path's side of one connection: feeds the client's bytes, handles every event, answers
 /// requests and collects the output, checking as it goes.
 final class Driver {
-    let connection: H2Connection
+    private(set) var connection: H2Connection
     let settings: H2Settings
     let control: Control
     var now: Int64 = 0
@@ -68,6 +68,19 @@ final class Driver {
             if n == 0 { break }
             rounds += 1
         }
+    }
+
+    /// Time passed: an idle engine sleeps and a new one built from its state takes over, as in
+    /// sluice's data path; what sleeping queues first (SETTINGS, WINDOW_UPDATE) goes out.
+    func sleepIfIdle() {
+        flush()
+        guard case .asleep(let state) = connection.sleep() else {
+            flush()
+            return
+        }
+        let woken = H2Connection(waking: state, settings: settings, now: now, pool: nil)
+        require(woken != nil, "a sleeping connection could not be woken")
+        connection = woken!
     }
 
     func finish() {

@@ -22,7 +22,8 @@ struct Control {
     var goAwayAfterFirst: Bool { byte & 0x08 != 0 }
     /// Reset every third request from the server side.
     var resetSome: Bool { byte & 0x10 != 0 }
-    /// Milliseconds between pieces (0, 10, 100 or 1000): budgets refill.
+    /// Milliseconds between pieces (0, 10, 100 or 1000): budgets refill. From 100 on, an idle
+    /// connection sleeps between pieces (and wakes with the next).
     var tick: Int64 { [0, 10, 100, 1000][Int(byte >> 5 & 3)] }
     /// Tight settings (small header lists, few streams) so that limits are reached.
     var tight: Bool { byte & 0x80 != 0 }
@@ -50,6 +51,7 @@ public func fuzzHTTP2(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             withExactCopy(bytes, at, end - at) { driver.receive($0) }
             at = end
             driver.now += control.tick
+            if control.tick >= 100 && driver.open { driver.sleepIfIdle() }
         }
     }
     driver.finish()
