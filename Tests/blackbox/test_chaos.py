@@ -36,14 +36,21 @@ class Recorder:
             self.results.append(result)
 
 
+def connected(make, rec):
+    """A new connection from `make`, or None (recorded as a failure) when connecting failed."""
+    try:
+        return make()
+    except OSError as e:
+        rec.add(time.monotonic(), time.monotonic(), None, f"connect: {e}")
+        time.sleep(0.05)
+        return None
+
+
 def keepalive_client(port, until, rec):
     """Requests on one keep-alive connection; a new connection when it breaks."""
     while time.monotonic() < until:
-        try:
-            c = RawClient(port)
-        except OSError as e:
-            rec.add(time.monotonic(), time.monotonic(), None, f"connect: {e}")
-            time.sleep(0.05)
+        c = connected(lambda: RawClient(port), rec)
+        if c is None:
             continue
         with c:
             while time.monotonic() < until:
@@ -75,11 +82,8 @@ def h2_client(port, until, rec):
     """HTTP/2 with prior knowledge, three streams at a time on one connection; a new connection
     when it breaks or after a GOAWAY."""
     while time.monotonic() < until:
-        try:
-            c = H2Client(port)
-        except OSError as e:
-            rec.add(time.monotonic(), time.monotonic(), None, f"h2 connect: {e}")
-            time.sleep(0.05)
+        c = connected(lambda: H2Client(port), rec)
+        if c is None:
             continue
         with c:
             while time.monotonic() < until and c.goaway is None and not c.closed:
