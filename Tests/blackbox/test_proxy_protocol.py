@@ -27,7 +27,7 @@ import h2.connection
 import pytest
 
 from clients import RawClient
-from conftest import http_config
+from conftest import factory, http_config
 from h2_clients import H2Client
 from pki import CA
 from ports import free_port, port_accepts
@@ -640,7 +640,6 @@ def haproxy(tmp_path):
     """haproxy(mode, listen_port, server_addr, server_options) -> running HAProxy."""
     if HAPROXY is None:
         pytest.skip("haproxy is not installed (Debian package haproxy)")
-    made = []
 
     def start(mode: str, port: int, server: str, options: str):
         text = f"""\
@@ -657,13 +656,9 @@ frontend f
 backend b
     server s {server} {options}
 """
-        h = HAProxy(tmp_path, text, port)
-        made.append(h)
-        return h
+        return HAProxy(tmp_path, text, port)
 
-    yield start
-    for h in made:
-        h.stop()
+    yield from factory(start)
 
 
 def _settle_probe(up):
