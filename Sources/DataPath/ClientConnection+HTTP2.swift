@@ -64,7 +64,7 @@ extension ClientConnection {
             }
             if input.isEmpty { loop.buffers.give(&input) }
         }
-        for i in codec.streams.indices where stepStream(codec, i) { progressed = true }
+        for i in codec.streams.indices where codec.streams[i].wantsStep && stepStream(codec, i) { progressed = true }
         if produceFrames(codec) { progressed = true }
         if sendToClient() { progressed = true }
         handleEvents(codec)
@@ -192,6 +192,7 @@ extension ClientConnection {
         guard let i = codec.index(of: id) else { return }
         var s = codec.streams[i]
         defer { codec.streams[i] = s }
+        s.active = true
         let payload = bytes?.count ?? 0
         guard !s.exchange.responseStarted else {
             // Answered already (413, an error): the body goes nowhere.
@@ -229,16 +230,26 @@ extension ClientConnection {
 
     // MARK: A stream's exchange
 
-    /// Moves one stream on: its connect, its request to the upstream, the response back.
+    /// Moves one stream on: its connect, its request to the upstream, the response back. The
+    /// stream stays active while it makes progress.
     private func stepStream(_ codec: H2Codec, _ i: Int) -> Bool {
         var s = codec.streams[i]
         defer { codec.streams[i] = s }
+        s.active = false
+        s.exchange.upstream?.stirred = false
+        let progressed = moveStream(codec, &s)
+        if progressed { s.active = true }
+        return progressed
+    }
+
+    private func moveStream(_ codec: H2Codec, _ s: inout H2Stream) -> Bool {
         guard let up = s.exchange.upstream else { return false }
         if up.phase != .ready { return streamAcquired(&s, s.exchange.stepConnect(for: self)) }
         var progressed = false
         if up.endpoint.writable && (!s.exchange.requestHead.isEmpty || s.exchange.requestBody.ready > 0) {
             if loop.deferringWrites {
                 loop.deferWrite(self)
+                s.active = true
             } else {
                 switch s.exchange.sendRequest(loop, body: &s.body) {
                 case .wrote?:
@@ -342,6 +353,7 @@ extension ClientConnection {
         if up.input.isEmpty { up.input.start = 0; up.input.end = 0 }
         codec.streams[i].exchange.responseBody.ready = 0
         codec.streams[i].lent = 0
+        codec.streams[i].active = true
     }
 
     private func upstreamEnded(_ s: inout H2Stream) {
@@ -423,6 +435,7 @@ extension ClientConnection {
             case .answer(let status): answerStream(&s, status: status)
             }
             if s.deadline <= loop.now { s.deadline = .max }
+            s.active = true
             codec.streams[i] = s
         }
     }

@@ -20,6 +20,13 @@ struct H2Stream {
     var endSent = false
     /// Where this stream's access-log fields are copied (from the codec's spare storages).
     var logStorage: UnsafeMutableRawPointer?
+    /// The stream may move on without word from its upstream: it is new, the client's side
+    /// changed it, or its last step made progress. Other streams wait for their upstream to be
+    /// stirred: stepping every stream on each event cost 15 steps per request at 10 streams.
+    var active = true
+
+    /// Whether the connection's step should step this stream.
+    var wantsStep: Bool { active || exchange.upstream?.stirred == true }
 
     init(id: Int32, exchange: Exchange, chunked: Bool, deadline: Int64) {
         self.id = id

@@ -14,6 +14,9 @@ final class UpstreamConnection {
     var input = Buffer()
     /// The client connection it works for; nil while idle.
     unowned(unsafe) var client: ClientConnection?
+    /// epoll reported on it since its exchange last looked (an HTTP/2 connection steps only the
+    /// streams whose upstream was stirred or that changed on the client's side).
+    var stirred = false
 
     init(id: Int32, server: UpstreamServer, endpoint: Endpoint, phase: Phase) {
         self.id = id

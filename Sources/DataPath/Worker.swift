@@ -91,6 +91,7 @@ final class Worker {
         case .upstream:
             guard let upstream = loop.upstreams[slot.owner], let client = upstream.client else { return }
             upstream.endpoint.note(mask)
+            upstream.stirred = true
             client.drive()
         case .idleUpstream:
             // Anything but writability on an idle upstream connection means it is finished.
