@@ -84,7 +84,8 @@ public final class Backend {
     }
 
     struct View: ServerSet {
-        unowned(unsafe) let backend: Backend
+        /// Strong: each use of an `unowned(unsafe)` one costs a retain and a release.
+        let backend: Backend
         let now: Int64
         var count: Int { backend.servers.count }
         func weight(_ i: Int) -> Int { backend.servers[i].weight }

@@ -165,11 +165,10 @@ extension ClientConnection {
     /// Accounts a stream's exchange and lets go of what it holds.
     private func finish(_ s: inout H2Stream, complete: Bool) {
         var reusable = false
-        if complete && s.exchange.upstream != nil {
+        if complete && s.exchange.hasUpstream {
             s.exchange.server?.recordSuccess(backend: s.exchange.backend!.config.name, logger: loop.logger)
-            reusable = s.exchange.upstream.map {
-                s.exchange.upstreamKeepAlive && s.exchange.requestBody.done && !$0.endpoint.eof && $0.input.isEmpty
-            } ?? false
+            reusable = s.exchange.upstreamKeepAlive && s.exchange.requestBody.done
+                && s.exchange.withUpstream { !$0.endpoint.eof && $0.input.isEmpty } == true
         }
         // 499 as nginx: the client (or the connection) gave up before a response was under way.
         account(s.exchange, status: s.exchange.responseStarted ? s.exchange.status : 499)
@@ -240,17 +239,17 @@ extension ClientConnection {
     /// is some 500 bytes, and copying it in and out cost 1,500 instructions per request.
     private func stepStream(_ codec: H2Codec, _ s: inout H2Stream) -> Bool {
         s.active = false
-        s.exchange.upstream?.stirred = false
+        s.exchange.withUpstream { $0.stirred = false }
         let progressed = moveStream(codec, &s)
         if progressed { s.active = true }
         return progressed
     }
 
     private func moveStream(_ codec: H2Codec, _ s: inout H2Stream) -> Bool {
-        guard let up = s.exchange.upstream else { return false }
-        if up.phase != .ready { return streamAcquired(&s, s.exchange.stepConnect(for: self)) }
+        guard let (ready, writable) = s.exchange.withUpstream({ ($0.phase == .ready, $0.endpoint.writable) }) else { return false }
+        if !ready { return streamAcquired(&s, s.exchange.stepConnect(for: self)) }
         var progressed = false
-        if up.endpoint.writable && (!s.exchange.requestHead.isEmpty || s.exchange.requestBody.ready > 0) {
+        if writable && (!s.exchange.requestHead.isEmpty || s.exchange.requestBody.ready > 0) {
             if loop.deferringWrites {
                 loop.deferWrite(self)
                 s.active = true
@@ -295,7 +294,7 @@ extension ClientConnection {
     /// Reads the upstream's response once the engine took what was lent before; heads go out as
     /// HEADERS, body bytes are lent to the engine in place.
     private func receiveStreamResponse(_ codec: H2Codec, _ s: inout H2Stream) -> Bool {
-        guard s.lent == 0, !s.endSent, s.exchange.upstream != nil else { return false }
+        guard s.lent == 0, !s.endSent, s.exchange.hasUpstream else { return false }
         var progressed = false
         var ended = false
         if let result = s.exchange.readResponse(loop) {
@@ -315,7 +314,8 @@ extension ClientConnection {
                 progressed = true
                 let cookie = head.isInterim ? nil : s.exchange.stickyCookie
                 withOptionalBytes(cookie) {
-                    codec.engine.submitResponse(stream: s.id, head: head, headers: loop.headers, source: s.exchange.upstream!.input.bytes, setCookie: $0)
+                    codec.engine.submitResponse(stream: s.id, head: head, headers: loop.headers,
+                                                source: s.exchange.withUpstream { $0.input.bytes }!, setCookie: $0)
                 }
                 s.exchange.took(head: head, length: length, loop: loop, dechunk: true)
             case .malformed(let status):
@@ -326,7 +326,7 @@ extension ClientConnection {
                 return true
             }
         }
-        if (ended || s.exchange.upstream?.endpoint.eof == true) && !(s.exchange.responseHeadDone && s.exchange.responseBody.done) {
+        if (ended || s.exchange.withUpstream { $0.endpoint.eof } == true) && !(s.exchange.responseHeadDone && s.exchange.responseBody.done) {
             upstreamEnded(&s)
             return true
         }
@@ -336,10 +336,10 @@ extension ClientConnection {
 
     /// Lends the ready response body bytes (and, at its end, its trailers) to the engine.
     private func lend(_ codec: H2Codec, _ s: inout H2Stream) -> Bool {
-        guard s.exchange.responseHeadDone, !s.endSent, s.lent == 0, let up = s.exchange.upstream else { return false }
+        guard s.exchange.responseHeadDone, !s.endSent, s.lent == 0,
+              let base = s.exchange.withUpstream({ up in up.input.base.map { $0 + up.input.start } }) else { return false }
         let body = s.exchange.responseBody
         guard body.ready > 0 || body.done else { return false }
-        let base = up.input.base.map { $0 + up.input.start }
         let trailers = body.done && body.trailerLength > 0
             ? UnsafeRawBufferPointer(start: base! + body.ready, count: body.trailerLength) : nil
         codec.engine.setBody(stream: s.id, bytes: UnsafeRawBufferPointer(start: base, count: body.ready), endStream: body.done,
@@ -351,10 +351,13 @@ extension ClientConnection {
 
     /// The engine copied what was lent: those bytes are done with.
     private func bodyTaken(_ codec: H2Codec, _ id: Int32) {
-        guard let i = codec.index(of: id), let up = codec.streams[i].exchange.upstream else { return }
-        up.input.start += codec.streams[i].lent
-        codec.streams[i].exchange.bytesOut += codec.streams[i].lent
-        if up.input.isEmpty { up.input.start = 0; up.input.end = 0 }
+        guard let i = codec.index(of: id), codec.streams[i].exchange.hasUpstream else { return }
+        let lent = codec.streams[i].lent
+        codec.streams[i].exchange.withUpstream { up in
+            up.input.start += lent
+            if up.input.isEmpty { up.input.start = 0; up.input.end = 0 }
+        }
+        codec.streams[i].exchange.bytesOut += lent
         codec.streams[i].exchange.responseBody.ready = 0
         codec.streams[i].lent = 0
         codec.streams[i].active = true

@@ -17,9 +17,12 @@ final class ClientConnection {
     enum Phase { case proxyHeader, handshake, waiting, exchange, tunnel, http2, closing, closed }
 
     let id: Int32
-    unowned(unsafe) let loop: Loop
-    unowned(unsafe) let runtime: Runtime
-    unowned(unsafe) let frontend: Frontend
+    // Strong references on purpose: passing an `unowned(unsafe)` property on costs a retain and
+    // a release each time, a strong `let` nothing. The worker's table lets the connection go
+    // when it closes, so no cycle outlives it.
+    let loop: Loop
+    let runtime: Runtime
+    let frontend: Frontend
     let listener: Listener
     /// The client: the connection's peer, or the source a PROXY protocol header names (kept as
     /// the header's compact value: a sockaddr_storage is 128 bytes per connection).

@@ -30,13 +30,21 @@ extension Exchange {
     /// Reads from the upstream when everything read before has been passed on. Returns the
     /// read's result, nil when no read was attempted.
     mutating func readResponse(_ loop: Loop) -> IOResult? {
-        guard let up = upstream, up.endpoint.readable, !up.endpoint.eof, responseBody.ready == 0 else { return nil }
-        return loop.read(&up.endpoint, into: &up.input)
+        guard responseBody.ready == 0 else { return nil }
+        return withUpstream { up in
+            guard up.endpoint.readable, !up.endpoint.eof else { return nil }
+            return loop.read(&up.endpoint, into: &up.input)
+        } ?? nil
     }
 
     /// Looks at what the upstream sent: parses the next head, or marks body bytes ready.
     mutating func absorbResponse(_ loop: Loop) -> ResponseEvent {
-        guard let up = upstream, !up.input.isEmpty else { return .needMore }
+        guard let ref = upstreamRef else { return .needMore }
+        return ref._withUnsafeGuaranteedRef { absorbResponse(from: $0, loop) }
+    }
+
+    private mutating func absorbResponse(from up: UpstreamConnection, _ loop: Loop) -> ResponseEvent {
+        guard !up.input.isEmpty else { return .needMore }
         if !responseHeadDone {
             guard let end = HeadScanner.headEnd(in: up.input.bytes, searchFrom: responseScanFrom) else {
                 if up.input.count == loop.buffers.size {
@@ -82,7 +90,7 @@ extension Exchange {
     /// The head the last `.head` event reported has been delivered (or skipped): consume it and,
     /// for a final head, start the body (`dechunk` for an HTTP/2 client).
     mutating func took(head: ResponseHead, length: Int, loop: Loop, dechunk: Bool = false) {
-        upstream!.input.start += length
+        withUpstream { $0.input.start += length }
         guard !head.isInterim else { return }
         responseHeadDone = true
         responseStarted = true

@@ -26,7 +26,7 @@ struct H2Stream {
     var active = true
 
     /// Whether the connection's step should step this stream.
-    var wantsStep: Bool { active || exchange.upstream?.stirred == true }
+    var wantsStep: Bool { active || exchange.withUpstream { $0.stirred } == true }
 
     init(id: Int32, exchange: Exchange, chunked: Bool, deadline: Int64) {
         self.id = id

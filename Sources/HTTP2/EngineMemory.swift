@@ -23,10 +23,10 @@ final class EngineMemory {
     /// Given to nghttp2 (which copies it), with this object as its user data.
     var allocator = nghttp2_mem(
         mem_user_data: nil,
-        malloc: { size, user in EngineMemory.from(user).allocate(size) },
+        malloc: { size, user in EngineMemory.with(user) { $0.allocate(size) } },
         free: { ptr, _ in EngineMemory.release(ptr) },
-        calloc: { count, size, user in EngineMemory.from(user).allocateZeroed(count, size) },
-        realloc: { ptr, size, user in EngineMemory.from(user).reallocate(ptr, size) })
+        calloc: { count, size, user in EngineMemory.with(user) { $0.allocateZeroed(count, size) } },
+        realloc: { ptr, size, user in EngineMemory.with(user) { $0.reallocate(ptr, size) } })
 
     init() {
         let p = mmap(nil, Self.regionSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
@@ -38,8 +38,9 @@ final class EngineMemory {
         if let base { munmap(base, Self.regionSize) }
     }
 
-    private static func from(_ user: UnsafeMutableRawPointer?) -> EngineMemory {
-        Unmanaged<EngineMemory>.fromOpaque(user!).takeUnretainedValue()
+    /// Borrowed for the call: `takeUnretainedValue()` would cost a retain and a release on each.
+    private static func with<R>(_ user: UnsafeMutableRawPointer?, _ body: (EngineMemory) -> R) -> R {
+        Unmanaged<EngineMemory>.fromOpaque(user!)._withUnsafeGuaranteedRef(body)
     }
 
     func allocate(_ size: Int) -> UnsafeMutableRawPointer? {

@@ -38,11 +38,11 @@ enum H2Callbacks {
 
     private static func register(_ callbacks: OpaquePointer?) {
         nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks) { _, frame, user in
-            connection(user).beginHeaders(frame!.pointee)
+            withConnection(user) { $0.beginHeaders(frame!.pointee) }
         }
         nghttp2_session_callbacks_set_on_header_callback(callbacks) { _, frame, name, nameLength, value, valueLength, _, user in
-            connection(user).header(frame!.pointee, UnsafeRawBufferPointer(start: name, count: nameLength),
-                                    UnsafeRawBufferPointer(start: value, count: valueLength))
+            withConnection(user) { $0.header(frame!.pointee, UnsafeRawBufferPointer(start: name, count: nameLength),
+                                             UnsafeRawBufferPointer(start: value, count: valueLength)) }
         }
         // nghttp2 would drop a field it finds invalid (a bad name character, edge whitespace in a
         // value) and pass the rest; RFC 9113 §8.2.1 makes the message malformed: reset the stream.
@@ -50,16 +50,16 @@ enum H2Callbacks {
             NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue
         }
         nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks) { _, frame, user in
-            connection(user).frameReceived(frame!.pointee)
+            withConnection(user) { $0.frameReceived(frame!.pointee) }
         }
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks) { _, _, stream, data, length, user in
-            connection(user).dataChunk(stream, UnsafeRawBufferPointer(start: data, count: length))
+            withConnection(user) { $0.dataChunk(stream, UnsafeRawBufferPointer(start: data, count: length)) }
         }
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks) { _, stream, code, user in
-            connection(user).streamClosed(stream, H2ErrorCode(rawValue: code))
+            withConnection(user) { $0.streamClosed(stream, H2ErrorCode(rawValue: code)) }
         }
         nghttp2_session_callbacks_set_on_frame_send_callback(callbacks) { _, frame, user in
-            connection(user).frameSent(frame!.pointee)
+            withConnection(user) { $0.frameSent(frame!.pointee) }
         }
     }
 
@@ -75,11 +75,13 @@ enum H2Callbacks {
 
     /// The data provider of every response body: reads from the stream's `setBody` source.
     static let bodyReader: nghttp2_data_source_read_callback = { _, stream, buffer, length, flags, _, user in
-        connection(user).readBody(stream, buffer!, length, flags!)
+        withConnection(user) { $0.readBody(stream, buffer!, length, flags!) }
     }
 }
 
+/// The connection behind `user`, borrowed for the call: `takeUnretainedValue()` would cost a
+/// retain and a release on every callback, several per request.
 @inline(__always)
-private func connection(_ user: UnsafeMutableRawPointer?) -> H2Connection {
-    Unmanaged<H2Connection>.fromOpaque(user!).takeUnretainedValue()
+private func withConnection<R>(_ user: UnsafeMutableRawPointer?, _ body: (H2Connection) -> R) -> R {
+    Unmanaged<H2Connection>.fromOpaque(user!)._withUnsafeGuaranteedRef(body)
 }
