@@ -116,19 +116,36 @@ extension Bytes {
         p.baseAddress.unsafelyUnwrapped.loadUnaligned(fromByteOffset: i, as: UInt64.self)
     }
 
+    /// The high bit of each byte of `x` below `n` (n <= 128): zero when there is none. Bits
+    /// above the lowest one may be spurious (a borrow), but the lowest one is exact, so
+    /// `firstFlagged` of the mask is the first such byte.
+    @inline(__always) static func bytesBelow(_ x: UInt64, _ n: UInt8) -> UInt64 {
+        (x &- ones &* UInt64(n)) & ~x & highBits
+    }
+
+    /// The same for the bytes of `x` equal to `v`.
+    @inline(__always) static func bytesEqual(_ x: UInt64, _ v: UInt8) -> UInt64 {
+        bytesBelow(x ^ (ones &* UInt64(v)), 1)
+    }
+
     /// Does any byte of `x` have a value below `n` (n <= 128)?
     @inline(__always) static func hasByteBelow(_ x: UInt64, _ n: UInt8) -> Bool {
-        (x &- ones &* UInt64(n)) & ~x & highBits != 0
+        bytesBelow(x, n) != 0
     }
 
     /// Does any byte of `x` equal `v`?
     @inline(__always) static func hasByte(_ x: UInt64, _ v: UInt8) -> Bool {
-        hasByteBelow(x ^ (ones &* UInt64(v)), 1)
+        bytesEqual(x, v) != 0
     }
 
-    /// Are all 8 bytes field-vchar or SP (no CTL, no DEL)?
-    @inline(__always) static func isPlainValueWord(_ x: UInt64) -> Bool {
-        !hasByteBelow(x, SP) && !hasByte(x, 0x7F)
+    /// The bytes of `x` that are neither field-vchar nor SP (a CTL, HTAB included, or DEL).
+    @inline(__always) static func notPlainValueBytes(_ x: UInt64) -> UInt64 {
+        bytesBelow(x, SP) | bytesEqual(x, 0x7F)
+    }
+
+    /// The offset in its word of the first byte a non-zero mask flags (words load little-endian).
+    @inline(__always) static func firstFlagged(_ mask: UInt64) -> Int {
+        mask.trailingZeroBitCount >> 3
     }
 
     /// Are all 8 bytes visible ASCII (0x21-0x7E)?

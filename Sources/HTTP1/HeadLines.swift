@@ -72,9 +72,14 @@ enum HeadLines {
             while pos < end && Bytes.isWhitespace(p[pos]) { pos += 1 }
             let valueStart = pos
             while pos < end {
-                if pos + 8 <= end && Bytes.isPlainValueWord(Bytes.word(p, pos)) {
-                    pos += 8
-                    continue
+                if pos + 8 <= end {
+                    // Straight to the next byte that is not plain (the CR ending the line, HTAB, ...).
+                    let flagged = Bytes.notPlainValueBytes(Bytes.word(p, pos))
+                    if flagged == 0 {
+                        pos += 8
+                        continue
+                    }
+                    pos += Bytes.firstFlagged(flagged)
                 }
                 let b = p[pos]
                 guard Bytes.isFieldVchar(b) || Bytes.isWhitespace(b) else { break }

@@ -11,9 +11,14 @@ public enum HeadScanner {
         let n = buffer.count
         var i = max(0, searchFrom)
         while i < n {
-            if i + 8 <= n && !Bytes.hasByteBelow(Bytes.word(buffer, i), CR + 1) {
-                i += 8
-                continue
+            if i + 8 <= n {
+                // Straight to the next byte at or below CR, eight bytes at a time.
+                let flagged = Bytes.bytesBelow(Bytes.word(buffer, i), CR + 1)
+                if flagged == 0 {
+                    i += 8
+                    continue
+                }
+                i += Bytes.firstFlagged(flagged)
             }
             let b = buffer[i]
             if b > CR {

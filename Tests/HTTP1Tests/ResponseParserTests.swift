@@ -144,6 +144,22 @@ final class ResponseParserTests: XCTestCase {
         assertResponseRejected("HTTP/1.1 200 OK\r\nX\u{1}A: b\r\nContent-Length: 0\r\n\r\n")
     }
 
+    /// Values are scanned eight bytes at a time, jumping to the first byte that is not plain:
+    /// a tab, a control byte or DEL must be found wherever it falls in a word.
+    func testValueBytesAtEveryOffsetOfAWord() throws {
+        for k in 0..<20 {
+            let before = String(repeating: "a", count: k), after = String(repeating: "b", count: 19 - k)
+            let tabbed = try requireResponse("HTTP/1.1 200 OK\r\nX-A: \(before)\t\(after)\r\nContent-Length: 0\r\n\r\n")
+            // A tab at either edge is optional whitespace, not part of the value.
+            XCTAssertEqual(tabbed.value(0), k == 0 ? after : k == 19 ? before : before + "\t" + after)
+            let trailing = try requireResponse("HTTP/1.1 200 OK\r\nX-A: \(before) \t \r\nContent-Length: 0\r\n\r\n")
+            XCTAssertEqual(trailing.value(0), before)
+            assertResponseRejected("HTTP/1.1 200 OK\r\nX-A: \(before)\u{7F}\(after)\r\nContent-Length: 0\r\n\r\n")
+            assertResponseRejected("HTTP/1.1 200 OK\r\nX-A: \(before)\u{1}\(after)\r\nContent-Length: 0\r\n\r\n")
+            assertResponseRejected("HTTP/1.1 200 OK\r\nX-A: \(before)\r\(after)\r\nContent-Length: 0\r\n\r\n")
+        }
+    }
+
     func testTooManyHeaders() throws {
         let bytes = Array("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n".utf8)
         XCTAssertThrowsError(try bytes.withUnsafeBytes { buffer in
