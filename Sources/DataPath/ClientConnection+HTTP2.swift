@@ -50,19 +50,19 @@ extension ClientConnection {
                 return false
             }
         }
-        if !input.isEmpty {
+        if codec.heldInput > 0 {
+            if handleEvents(codec) { progressed = true }
+        } else if !input.isEmpty {
             let result = codec.engine.receive(input.bytes, now: loop.now)
-            // Before `input` moves: the events' body bytes point into it.
-            handleEvents(codec)
             switch result {
             case .consumed(let n):
-                input.start += n
+                codec.heldInput = n
                 if n > 0 { progressed = true }
             case .fatal:
-                input.start = input.end
+                codec.heldInput = input.count
                 if let why = codec.engine.termination { loop.logger.info("HTTP/2 client \(peer.string): \(why)") }
             }
-            if input.isEmpty { loop.buffers.give(&input) }
+            handleEvents(codec)
         }
         for i in codec.streams.indices where codec.streams[i].wantsStep && stepStream(codec, &codec.streams[i]) {
             progressed = true
@@ -96,18 +96,33 @@ extension ClientConnection {
         return produced
     }
 
-    private func handleEvents(_ codec: H2Codec) {
+    /// Handles the engine's events in order; stops at a request body that does not fit its
+    /// stream's buffer yet (true when it got through them all). The input they came from is let
+    /// go only then: their bytes point into it.
+    @discardableResult
+    private func handleEvents(_ codec: H2Codec) -> Bool {
         while let event = codec.engine.nextEvent() {
+            let taken: Bool
             switch event {
-            case .request(let r): openStream(codec, r)
-            case .data(let id, let bytes, let end): streamBody(codec, id, bytes: bytes, trailers: nil, end: end)
-            case .trailers(let id, let fields): streamBody(codec, id, bytes: nil, trailers: codec.engine.bytes(of: fields), end: true)
-            case .bodyTaken(let id): bodyTaken(codec, id)
-            case .reset(let id, _): endStream(codec, id, complete: false)
-            case .closed(let id): endStream(codec, id, complete: true)
+            case .request(let r): openStream(codec, r); taken = true
+            case .data(let id, let bytes, let end): taken = streamBody(codec, id, bytes: bytes, trailers: nil, end: end)
+            case .trailers(let id, let fields): taken = streamBody(codec, id, bytes: nil, trailers: codec.engine.bytes(of: fields), end: true)
+            case .bodyTaken(let id): bodyTaken(codec, id); taken = true
+            case .reset(let id, _): endStream(codec, id, complete: false); taken = true
+            case .closed(let id): endStream(codec, id, complete: true); taken = true
+            }
+            if !taken {
+                codec.engine.unreadEvent()
+                return false
             }
         }
+        if codec.heldInput > 0 {
+            input.start += codec.heldInput
+            codec.heldInput = 0
+            if input.isEmpty { loop.buffers.give(&input) }
+        }
         codec.engine.releaseIdleMemory()
+        return true
     }
 
     // MARK: Streams opening and ending
@@ -188,27 +203,37 @@ extension ClientConnection {
     // MARK: A stream's request
 
     /// Request body from DATA frames (or the trailers that end it) goes into the stream's
-    /// buffer, chunk-framed when the client sent no content-length.
-    private func streamBody(_ codec: H2Codec, _ id: Int32, bytes: UnsafeRawBufferPointer?, trailers: UnsafeRawBufferPointer?, end: Bool) {
-        guard let i = codec.index(of: id) else { return }
-        takeBody(codec, &codec.streams[i], bytes: bytes, trailers: trailers, end: end)
+    /// buffer, chunk-framed when the client sent no content-length; false when it does not fit
+    /// until the upstream takes what the buffer holds. The stream window keeps the payload
+    /// within the buffer, but not the framing: 1-byte DATA frames grow six-fold, and the client
+    /// may send 65,535 bytes before it applies the smaller window of sluice's SETTINGS.
+    private func streamBody(_ codec: H2Codec, _ id: Int32, bytes: UnsafeRawBufferPointer?, trailers: UnsafeRawBufferPointer?, end: Bool) -> Bool {
+        guard let i = codec.index(of: id) else { return true }
+        return takeBody(codec, &codec.streams[i], bytes: bytes, trailers: trailers, end: end)
     }
 
-    private func takeBody(_ codec: H2Codec, _ s: inout H2Stream, bytes: UnsafeRawBufferPointer?, trailers: UnsafeRawBufferPointer?, end: Bool) {
+    private func takeBody(_ codec: H2Codec, _ s: inout H2Stream, bytes: UnsafeRawBufferPointer?, trailers: UnsafeRawBufferPointer?, end: Bool) -> Bool {
         s.active = true
         let id = s.id
         let payload = bytes?.count ?? 0
         guard !s.exchange.responseStarted else {
             // Answered already (413, an error): the body goes nowhere.
             codec.engine.consumed(stream: id, bytes: payload)
-            return
+            return true
         }
         loop.buffers.take(&s.body)
         s.body.compact()
+        let framing = s.chunked ? ChunkFraming.overhead(payload: payload, end: end, trailers: trailers?.count ?? 0) : 0
+        if payload + framing > loop.buffers.size - s.body.end {
+            // Wait for room; in an empty buffer a frame always fits (the buffer holds a whole head).
+            guard s.body.isEmpty else { return false }
+            answerStream(&s, status: 413)
+            return true
+        }
         var w = UnsafeMutableRawBufferPointer(start: s.body.base! + s.body.end, count: loop.buffers.size - s.body.end)
         var n = 0
         if let bytes, !bytes.isEmpty {
-            if s.chunked { n += ChunkFraming.writeChunkHeader(size: bytes.count, into: w) ?? 0 }
+            if s.chunked { n += ChunkFraming.writeChunkHeader(size: bytes.count, into: w)! }
             (w.baseAddress! + n).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
             n += bytes.count
             if s.chunked {
@@ -218,7 +243,7 @@ extension ClientConnection {
         }
         if end && s.chunked {
             w = UnsafeMutableRawBufferPointer(rebasing: w[n...])
-            n += ChunkFraming.writeLastChunk(trailers: trailers ?? UnsafeRawBufferPointer(start: nil, count: 0), into: w) ?? 0
+            n += ChunkFraming.writeLastChunk(trailers: trailers ?? UnsafeRawBufferPointer(start: nil, count: 0), into: w)!
         }
         s.body.end += n
         s.unconsumed += payload
@@ -226,10 +251,11 @@ extension ClientConnection {
             try s.exchange.requestBody.absorb(&s.body)
         } catch {
             answerStream(&s, status: error.status)
-            return
+            return true
         }
         let limit = frontend.config.maxBodySize
         if limit > 0 && s.exchange.requestBody.total > limit { answerStream(&s, status: 413) }
+        return true
     }
 
     // MARK: A stream's exchange

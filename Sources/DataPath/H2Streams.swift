@@ -55,6 +55,9 @@ final class H2Codec {
     var sleepAt: Int64
     /// When the connection was last queued as idle in `Loop.idleHTTP2` (its entry is stale otherwise).
     var queuedIdle = Int64.min
+    /// Input bytes the engine took whose events wait (a request body that does not fit its
+    /// stream's buffer yet): they stay in `input`, where the events point, and no more is read.
+    var heldInput = 0
 
     init(engine: H2Connection, now: Int64) {
         self.engine = engine

@@ -7,6 +7,18 @@ import HTTP1
 public enum ChunkFraming {
     /// Longest chunk header: 16 hex digits and CRLF.
     public static let maxChunkHeader = 18
+    /// Bytes of framing for `payload` bytes (none when 0) and, with `end`, the last chunk around
+    /// `trailers` bytes of trailer fields.
+    public static func overhead(payload: Int, end: Bool, trailers: Int) -> Int {
+        var n = 0
+        if payload > 0 {
+            var digits = 1
+            while payload >> (4 * digits) > 0 { digits += 1 }
+            n += digits + 4
+        }
+        if end { n += 5 + trailers }
+        return n
+    }
 
     /// Writes "<size in hex>\r\n"; nil when `out` is too small. Never frame an empty payload: a
     /// zero size would end the body.

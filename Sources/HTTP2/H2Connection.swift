@@ -170,6 +170,13 @@ public final class H2Connection {
         return requestedTermination == nil ? .consumed(offset) : .fatal
     }
 
+    /// Hands the last event out again on the next `nextEvent()`: the data path could not take
+    /// it yet (a request body that does not fit its buffer until the upstream takes more).
+    public func unreadEvent() {
+        precondition(eventsRead > 0, "no event was read")
+        eventsRead -= 1
+    }
+
     /// The next event, or nil when all were handed out.
     public func nextEvent() -> H2Event? {
         guard eventsRead < events.count else { return nil }

@@ -24,4 +24,16 @@ final class ChunkFramingTests: XCTestCase {
         XCTAssertEqual(empty.map { String(decoding: out[0..<$0], as: UTF8.self) }, "0\r\n\r\n")
         XCTAssertEqual(String(decoding: ChunkFraming.chunkEnd, as: UTF8.self), "\r\n")
     }
+
+    /// `overhead` is what the writers add: a chunk header and CRLF per payload, the last chunk
+    /// around the trailers at the end.
+    func testOverheadIsWhatTheWritersAdd() {
+        for size in [1, 9, 15, 16, 255, 256, 4095, 4096, 16_384, 65_535, 1 << 24] {
+            XCTAssertEqual(ChunkFraming.overhead(payload: size, end: false, trailers: 0),
+                           header(size)!.utf8.count + ChunkFraming.chunkEnd.count, "payload \(size)")
+        }
+        XCTAssertEqual(ChunkFraming.overhead(payload: 0, end: false, trailers: 0), 0)
+        XCTAssertEqual(ChunkFraming.overhead(payload: 0, end: true, trailers: 0), "0\r\n\r\n".utf8.count)
+        XCTAssertEqual(ChunkFraming.overhead(payload: 1, end: true, trailers: 12), 5 + 5 + 12)
+    }
 }

@@ -1,14 +1,18 @@
 """HTTP/2 under attack: each flood ends in GOAWAY ENHANCE_YOUR_CALM (or a timeout) with the
 work it caused bounded, the error log naming it, and other clients served meanwhile; plus the
 limits a normal client meets (concurrent streams, header list size, idle and stalled connections)."""
+import hashlib
 import socket
 import struct
+import threading
 import time
 
+import hpack
 import pytest
 
 from clients import get
 from h2_clients import PREFACE, H2Client, frame
+from ports import free_port
 from servers import Reply
 
 ENHANCE_YOUR_CALM = 11
@@ -182,3 +186,132 @@ def test_zero_window_stall_is_bounded_by_timeout_send(proxy, upstream):
         assert 0.8 < time.monotonic() - t0 < 3.5, "a client that opens no window is closed after timeout send"
         assert len(c.responses[sid].body) == 0
     still_serving(s.port)
+
+
+class StallingUpstream:
+    """Takes one connection and reads nothing from it (a 4 KiB receive buffer) until `release()`;
+    then reads the chunked request to its end and answers with the SHA-256 and length of the
+    de-chunked body."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.bind(("127.0.0.1", free_port()))
+        self.sock.listen(4)
+        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.released = threading.Event()
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def release(self):
+        self.released.set()
+
+    def serve(self):
+        c, _ = self.sock.accept()
+        self.released.wait(60)
+        f = c.makefile("rb")
+        while f.readline() not in (b"\r\n", b""):
+            pass
+        body = bytearray()
+        while True:
+            size = int(f.readline().split(b";")[0], 16)
+            if size == 0:
+                while f.readline() not in (b"\r\n", b""):
+                    pass
+                break
+            body += f.read(size)
+            assert f.read(2) == b"\r\n"
+        reply = b"%s %d" % (hashlib.sha256(body).hexdigest().encode(), len(body))
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(reply), reply))
+        c.close()
+
+
+def test_tiny_data_frames_to_a_stalled_upstream_are_flow_controlled(proxy):
+    """A chunked upload in 1-byte DATA frames gains 5 bytes of chunk framing per byte: against an
+    upstream that does not read, the proxy stops taking the client's bytes (TCP and the stream
+    window push back) instead of filling its buffer six times over, and every byte arrives once
+    the upstream reads."""
+    up = StallingUpstream()
+    s = proxy(servers=[up.addr], read_timeout="60s")
+    c = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+    c.setblocking(False)
+    post = b"\x83\x86" + b"\x00\x05:path\x07/upload" + b"\x00\x0a:authority\x0cexample.test"
+    c.sendall(PREFACE + frame(SETTINGS, 0, 0) + frame(HEADERS, END_HEADERS, 1, post))
+    pattern = [frame(DATA, 0, 1, bytes([i])) for i in range(251)]
+    windows = {"connection": 65535, "stream": 65535}
+    inbound, status, body, sent, ended = b"", None, b"", 0, False
+
+    def take_frames():
+        nonlocal inbound, status, body, ended
+        try:
+            while True:
+                chunk = c.recv(65536)
+                if not chunk:
+                    raise AssertionError("the proxy closed the connection")
+                inbound += chunk
+        except BlockingIOError:
+            pass
+        while len(inbound) >= 9 and len(inbound) >= 9 + int.from_bytes(inbound[:3], "big"):
+            length = int.from_bytes(inbound[:3], "big")
+            kind, flags, stream = inbound[3], inbound[4], int.from_bytes(inbound[5:9], "big") & 0x7FFFFFFF
+            payload, inbound = inbound[9:9 + length], inbound[9 + length:]
+            if kind == SETTINGS and not flags & 1:
+                for i in range(0, len(payload), 6):
+                    ident, value = struct.unpack(">HI", payload[i:i + 6])
+                    if ident == 4:
+                        windows["stream"] += value - 65535
+                c.sendall(frame(SETTINGS, 1, 0))
+            elif kind == 8:
+                windows["connection" if stream == 0 else "stream"] += struct.unpack(">I", payload)[0] & 0x7FFFFFFF
+            elif kind in (RST_STREAM, 7):
+                raise AssertionError("frame %d from the proxy: %r" % (kind, payload))
+            elif kind == HEADERS:
+                status = dict(hpack.Decoder().decode(payload)).get(":status")
+                ended = ended or bool(flags & END_STREAM)
+            elif kind == DATA:
+                body += payload
+                ended = ended or bool(flags & END_STREAM)
+
+    def send_what_the_windows_allow(limit):
+        nonlocal sent
+        n = min(windows["connection"], windows["stream"], 8192, limit - sent)
+        if n > 0:
+            c.setblocking(True)
+            c.sendall(b"".join(pattern[(sent + i) % 251] for i in range(n)))
+            c.setblocking(False)
+            sent += n
+            for w in windows:
+                windows[w] -= n
+        return n
+
+    # Until the proxy has stopped opening windows for a whole second: its upstream socket is full.
+    blocked_since, deadline = None, time.monotonic() + 30
+    while time.monotonic() < deadline:
+        take_frames()
+        assert status is None, "the proxy answered %r before the upstream read anything" % status
+        if send_what_the_windows_allow(50_000_000) > 0:
+            blocked_since = None
+        elif blocked_since is None:
+            blocked_since = time.monotonic()
+        elif time.monotonic() - blocked_since > 1.0:
+            break
+        else:
+            time.sleep(0.01)
+    assert blocked_since is not None and time.monotonic() - blocked_since > 1.0, "the proxy never pushed back"
+    up.release()
+    total = sent + 20_000
+    deadline = time.monotonic() + 30
+    while sent < total and time.monotonic() < deadline:
+        take_frames()
+        if send_what_the_windows_allow(total) == 0:
+            time.sleep(0.005)
+    assert sent == total
+    c.setblocking(True)
+    c.sendall(frame(DATA, END_STREAM, 1))
+    c.setblocking(False)
+    deadline = time.monotonic() + 30
+    while not ended and time.monotonic() < deadline:
+        take_frames()
+        time.sleep(0.01)
+    expected = bytes(i % 251 for i in range(total))
+    assert status == "200" and body == b"%s %d" % (hashlib.sha256(expected).hexdigest().encode(), total)
+    c.close()
