@@ -26,12 +26,10 @@ extension ClientConnection {
         frontend.counters.http2Opened()
     }
 
+    /// A stream's request body waits in one pooled buffer (at least 64 KiB): the stream window
+    /// (64 KiB) keeps its payload within it; chunk framing beyond that waits (`streamBody`).
     var http2Settings: H2Settings {
-        var settings = H2Settings(maxHeaderListSize: frontend.config.maxHeaderSize)
-        // A stream's request body waits in one pooled buffer: its window leaves room there for
-        // the chunk framing added to each DATA payload.
-        settings.initialStreamWindow = loop.buffers.size - 8192
-        return settings
+        H2Settings(maxHeaderListSize: frontend.config.maxHeaderSize)
     }
 
     func stepHTTP2() -> Bool {

@@ -238,6 +238,7 @@ def test_tiny_data_frames_to_a_stalled_upstream_are_flow_controlled(proxy):
     c.sendall(PREFACE + frame(SETTINGS, 0, 0) + frame(HEADERS, END_HEADERS, 1, post))
     pattern = [frame(DATA, 0, 1, bytes([i])) for i in range(251)]
     windows = {"connection": 65535, "stream": 65535}
+    advertised = {}
     inbound, status, body, sent, ended = b"", None, b"", 0, False
 
     def take_frames():
@@ -257,6 +258,7 @@ def test_tiny_data_frames_to_a_stalled_upstream_are_flow_controlled(proxy):
             if kind == SETTINGS and not flags & 1:
                 for i in range(0, len(payload), 6):
                     ident, value = struct.unpack(">HI", payload[i:i + 6])
+                    advertised[ident] = value
                     if ident == 4:
                         windows["stream"] += value - 65535
                 c.sendall(frame(SETTINGS, 1, 0))
@@ -297,6 +299,7 @@ def test_tiny_data_frames_to_a_stalled_upstream_are_flow_controlled(proxy):
         else:
             time.sleep(0.01)
     assert blocked_since is not None and time.monotonic() - blocked_since > 1.0, "the proxy never pushed back"
+    assert advertised.get(4) == 65536, "SPEC §6: a 64 KiB stream window"
     up.release()
     total = sent + 20_000
     deadline = time.monotonic() + 30
