@@ -203,8 +203,7 @@ extension ClientConnection {
     /// Request body from DATA frames (or the trailers that end it) goes into the stream's
     /// buffer, chunk-framed when the client sent no content-length; false when it does not fit
     /// until the upstream takes what the buffer holds. The stream window keeps the payload
-    /// within the buffer, but not the framing: 1-byte DATA frames grow six-fold, and the client
-    /// may send 65,535 bytes before it applies the smaller window of sluice's SETTINGS.
+    /// within the buffer, but not the framing: 1-byte DATA frames grow six-fold.
     private func streamBody(_ codec: H2Codec, _ id: Int32, bytes: UnsafeRawBufferPointer?, trailers: UnsafeRawBufferPointer?, end: Bool) -> Bool {
         guard let i = codec.index(of: id) else { return true }
         return takeBody(codec, &codec.streams[i], bytes: bytes, trailers: trailers, end: end)
