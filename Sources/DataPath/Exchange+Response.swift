@@ -39,8 +39,7 @@ extension Exchange {
 
     /// Looks at what the upstream sent: parses the next head, or marks body bytes ready.
     mutating func absorbResponse(_ loop: Loop) -> ResponseEvent {
-        guard let ref = upstreamRef else { return .needMore }
-        return ref._withUnsafeGuaranteedRef { absorbResponse(from: $0, loop) }
+        withUpstream(changing: { $0.absorbResponse(from: $1, loop) }) ?? .needMore
     }
 
     private mutating func absorbResponse(from up: UpstreamConnection, _ loop: Loop) -> ResponseEvent {

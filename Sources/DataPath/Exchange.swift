@@ -62,6 +62,12 @@ struct Exchange {
     func withUpstream<R>(_ body: (UpstreamConnection) -> R) -> R? {
         upstreamRef?._withUnsafeGuaranteedRef(body)
     }
+    /// The same for a body that also changes the exchange.
+    @inline(__always)
+    mutating func withUpstream<R>(changing body: (inout Exchange, UpstreamConnection) -> R) -> R? {
+        guard let ref = upstreamRef else { return nil }
+        return ref._withUnsafeGuaranteedRef { body(&self, $0) }
+    }
     /// The upstream connection came from the idle pool (the server may have closed it).
     var upstreamReused = false
     var tried = TriedSet()
@@ -89,7 +95,7 @@ struct Exchange {
     // reference counting to every request.
     private var backendRef: Unmanaged<Backend>?
     private var serverRef: Unmanaged<UpstreamServer>?
-    private(set) var upstreamRef: Unmanaged<UpstreamConnection>?
+    private var upstreamRef: Unmanaged<UpstreamConnection>?
 
     init(_ kind: Kind, request: RequestFacts?, startMicros: Int64) {
         self.kind = kind

@@ -15,6 +15,7 @@ does with a connection (``handle``):
 * ``KillableUpstream``: the handle of ``killable_upstream.py``, an upstream in its own process
   that can be SIGKILLed and restarted on the same port.
 * ``WerkzeugUpstream``: a real WSGI app behind ``ProxyFix`` (Werkzeug's own server).
+* ``StallingUpstream``: reads nothing until released, then checks a chunked upload whole.
 
 Handlers for ``RecordingUpstream``: the default (200 with the server's name) and ``Switch``
 (a health endpoint whose answer the test flips).
@@ -557,6 +558,32 @@ class TLSUpstream(RecordingUpstream):
 
 
 # -------------------------------------------------------------------- lean upstreams
+
+class StallingUpstream(ServerBase):
+    """Reads nothing from its connections (4 KiB receive buffers) until `release()`; then reads
+    each chunked request to its end and answers 200 with "<SHA-256 hex> <length>" of the
+    de-chunked body."""
+
+    def __init__(self, host: str = "127.0.0.1"):
+        self.released = threading.Event()
+        super().__init__(host)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+
+    def release(self) -> None:
+        self.released.set()
+
+    def handle(self, sock: socket.socket, cid: int) -> None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        while not self.released.wait(0.1):
+            if self.stopped.is_set():
+                return
+        conn = _Conn(sock, lambda data: None)
+        if conn.read_until(b"\r\n\r\n") is None:
+            return
+        _, body, _ = read_chunked(conn)
+        reply = b"%s %d" % (hashlib.sha256(body).hexdigest().encode(), len(body))
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(reply), reply))
+
 
 class FastUpstream(ServerBase):
     """A threaded HTTP/1.1 server that answers every request `200` with its name as the

@@ -4,7 +4,6 @@ limits a normal client meets (concurrent streams, header list size, idle and sta
 import hashlib
 import socket
 import struct
-import threading
 import time
 
 import hpack
@@ -12,8 +11,7 @@ import pytest
 
 from clients import get
 from h2_clients import PREFACE, H2Client, frame
-from ports import free_port
-from servers import Reply
+from servers import Reply, StallingUpstream
 
 ENHANCE_YOUR_CALM = 11
 DATA, HEADERS, RST_STREAM, SETTINGS, PING, CONTINUATION = 0, 1, 3, 4, 6, 9
@@ -188,49 +186,13 @@ def test_zero_window_stall_is_bounded_by_timeout_send(proxy, upstream):
     still_serving(s.port)
 
 
-class StallingUpstream:
-    """Takes one connection and reads nothing from it (a 4 KiB receive buffer) until `release()`;
-    then reads the chunked request to its end and answers with the SHA-256 and length of the
-    de-chunked body."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        self.sock.bind(("127.0.0.1", free_port()))
-        self.sock.listen(4)
-        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
-        self.released = threading.Event()
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    def release(self):
-        self.released.set()
-
-    def serve(self):
-        c, _ = self.sock.accept()
-        self.released.wait(60)
-        f = c.makefile("rb")
-        while f.readline() not in (b"\r\n", b""):
-            pass
-        body = bytearray()
-        while True:
-            size = int(f.readline().split(b";")[0], 16)
-            if size == 0:
-                while f.readline() not in (b"\r\n", b""):
-                    pass
-                break
-            body += f.read(size)
-            assert f.read(2) == b"\r\n"
-        reply = b"%s %d" % (hashlib.sha256(body).hexdigest().encode(), len(body))
-        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(reply), reply))
-        c.close()
-
-
-def test_tiny_data_frames_to_a_stalled_upstream_are_flow_controlled(proxy):
+def test_tiny_data_frames_to_a_stalled_upstream_are_flow_controlled(proxy, request):
     """A chunked upload in 1-byte DATA frames gains 5 bytes of chunk framing per byte: against an
     upstream that does not read, the proxy stops taking the client's bytes (TCP and the stream
     window push back) instead of filling its buffer six times over, and every byte arrives once
     the upstream reads."""
     up = StallingUpstream()
+    request.addfinalizer(up.stop)
     s = proxy(servers=[up.addr], read_timeout="60s")
     c = socket.create_connection(("127.0.0.1", s.port), timeout=5)
     c.setblocking(False)
