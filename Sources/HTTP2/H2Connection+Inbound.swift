@@ -13,8 +13,8 @@ extension H2Connection {
         block = HeaderBlock()
         if frame.headers.cat == NGHTTP2_HCAT_REQUEST {
             guard let i = streams.allocate(id) else {
-                // nghttp2 refuses streams beyond maxConcurrentStreams, the table's size; should
-                // that ever disagree, refuse this one too.
+                // Beyond maxConcurrentStreams, the table's size (nghttp2 allows more: see
+                // H2Settings.engineStreamLimit). Sending the RST_STREAM charges the stream-error budget.
                 submitReset(id, .refusedStream)
                 return 0
             }

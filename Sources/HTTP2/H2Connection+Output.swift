@@ -51,6 +51,7 @@ extension H2Connection {
                     break
                 }
                 guard n > 0, let chunk else { break }
+                if chunk[3] == FrameType.settings { advertiseStreamLimit(in: chunk, count: n) }
                 output = chunk
                 outputLeft = n
             }
@@ -62,6 +63,24 @@ extension H2Connection {
         }
         returnCredit()
         return written
+    }
+
+    /// Puts `settings.maxConcurrentStreams` in place of `engineStreamLimit` in a SETTINGS frame
+    /// nghttp2 serialized (see `H2Settings.engineStreamLimit`). nghttp2 hands a SETTINGS frame out
+    /// whole, from its outbound buffer (memory of `EngineMemory`), and does not read it back.
+    private func advertiseStreamLimit(in frame: UnsafePointer<UInt8>, count: Int) {
+        guard count >= 9, frame[4] & FrameType.ack == 0 else { return }
+        let length = Int(frame[0]) << 16 | Int(frame[1]) << 8 | Int(frame[2])
+        guard count >= 9 + length else { return }
+        let bytes = UnsafeMutablePointer(mutating: frame)
+        let limit = UInt32(settings.maxConcurrentStreams)
+        var entry = 9
+        while entry + 6 <= 9 + length {
+            if UInt16(bytes[entry]) << 8 | UInt16(bytes[entry + 1]) == UInt16(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue) {
+                for k in 0..<4 { bytes[entry + 2 + k] = UInt8(truncatingIfNeeded: limit >> (24 - 8 * k)) }
+            }
+            entry += 6
+        }
     }
 
     /// nghttp2 pulls a response body: copy from the stream's source, or defer until `setBody`.

@@ -120,7 +120,7 @@ public final class H2Connection {
 
     private func submitInitialSettings(tableSize: UInt32) {
         let entries: [(nghttp2_settings_id, Int)] = [
-            (NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, settings.maxConcurrentStreams),
+            (NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, settings.engineStreamLimit),
             (NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, settings.initialStreamWindow),
             (NGHTTP2_SETTINGS_MAX_FRAME_SIZE, settings.maxFrameSize),
             (NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, settings.maxHeaderListSize),

@@ -3,6 +3,13 @@
 public struct H2Settings: Sendable {
     /// SETTINGS_MAX_CONCURRENT_STREAMS (nginx http2_max_concurrent_streams 128; HAProxy 100).
     public var maxConcurrentStreams = 128
+    /// The limit nghttp2 itself is told. Past an acknowledged limit nghttp2 1.52 ends the connection
+    /// (GOAWAY PROTOCOL_ERROR), where RFC 9113 §5.1.2 asks for a stream error and SPEC §6 for
+    /// REFUSED_STREAM. So nghttp2 gets twice the limit, the SETTINGS frame on the wire carries
+    /// `maxConcurrentStreams` (`H2Connection.advertiseStreamLimit`), and the stream table, sized
+    /// to `maxConcurrentStreams`, refuses the streams in between; each refusal is charged to the
+    /// stream-error budget, which ends a flood of them long before nghttp2's limit.
+    var engineStreamLimit: Int { 2 * maxConcurrentStreams }
     /// SETTINGS_INITIAL_WINDOW_SIZE: request body a stream may send before the data path has
     /// forwarded (consumed) it (nginx http2_body_preread_size 64k).
     public var initialStreamWindow = 65_536

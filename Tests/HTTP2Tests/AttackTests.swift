@@ -37,13 +37,25 @@ final class AttackTests: XCTestCase {
         XCTAssertNil(goAway(frames))
     }
 
-    /// nghttp2 1.52 refuses streams beyond the limit while the client has not acknowledged the
-    /// SETTINGS that announced it; after that, exceeding it is a connection error (RFC 9113 §5.4.1
-    /// allows that for any stream error).
-    func testStreamsBeyondAnAcknowledgedLimitEndTheConnection() {
+    /// Past a limit the client acknowledged too (RFC 9113 §5.1.2: a stream error; nghttp2 1.52 would
+    /// end the connection, so it is told a higher limit than the one on the wire).
+    func testStreamsBeyondAnAcknowledgedLimitAreRefused() {
         let h = Harness()
-        h.receive(Raw.start + Raw.settingsAck + (0..<129).flatMap { open(Int32(2 * $0 + 1)) })
-        XCTAssertEqual(goAway(h.frames()), .protocolError)
+        h.receive(Raw.start + Raw.settingsAck + (0..<130).flatMap { open(Int32(2 * $0 + 1)) })
+        let frames = h.frames()
+        XCTAssertEqual(h.requests.count, 128)
+        XCTAssertEqual(frames.filter { $0.type == T.rst }.map { "\($0.stream) \(H2ErrorCode(rawValue: $0.errorCode))" },
+                       ["257 REFUSED_STREAM", "259 REFUSED_STREAM"])
+        XCTAssertNil(goAway(frames))
+        let settings = frames.first { $0.type == T.settings && $0.flags & T.ack == 0 }
+        XCTAssertEqual(settings?.settingValue(0x3), 128, "SETTINGS_MAX_CONCURRENT_STREAMS on the wire")
+    }
+
+    /// Refusals are stream errors the client causes: a flood of them spends that budget.
+    func testAFloodOfStreamsBeyondTheLimitEndsInEnhanceYourCalm() {
+        let h = Harness()
+        h.receive(Raw.start + Raw.settingsAck + (0..<228).flatMap { open(Int32(2 * $0 + 1)) })
+        assertCalm(h, h.frames(), .streamErrors, duringReceive: false)
         XCTAssertEqual(h.requests.count, 128)
     }
 

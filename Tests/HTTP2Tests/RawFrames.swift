@@ -121,6 +121,13 @@ struct Frame {
         Int32(bitPattern: (UInt32(payload[0]) << 24 | UInt32(payload[1]) << 16 | UInt32(payload[2]) << 8 | UInt32(payload[3])) & 0x7fff_ffff)
     }
 
+    /// The value of setting `id` in a SETTINGS frame.
+    func settingValue(_ id: UInt16) -> UInt32? {
+        stride(from: 0, to: payload.count - 5, by: 6).first { UInt16(payload[$0]) << 8 | UInt16(payload[$0 + 1]) == id }.map { i in
+            payload[(i + 2)..<(i + 6)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        }
+    }
+
     /// Splits the server's output into frames; nil when it is not a whole number of well-formed frames.
     static func parse(_ bytes: [UInt8]) -> [Frame]? {
         var frames: [Frame] = []

@@ -14,8 +14,10 @@ from h2_clients import PREFACE, H2Client, frame
 from servers import Reply, StallingUpstream
 
 ENHANCE_YOUR_CALM = 11
-DATA, HEADERS, RST_STREAM, SETTINGS, PING, CONTINUATION = 0, 1, 3, 4, 6, 9
-END_STREAM, END_HEADERS = 0x1, 0x4
+REFUSED_STREAM = 7
+DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, CONTINUATION = 0, 1, 3, 4, 6, 7, 9
+END_STREAM, END_HEADERS, ACK = 0x1, 0x4, 0x1
+SETTINGS_MAX_CONCURRENT_STREAMS = 3
 
 
 def get_block(path=b"/", authority=b"example.test"):
@@ -31,8 +33,9 @@ def raw_connection(port):
     return s
 
 
-def read_goaway(s, timeout=5.0):
-    """Reads frames until GOAWAY: (last stream id, error code); None if the connection closes first."""
+def frames_from(s, timeout=5.0):
+    """Yields the frames the server sends, as (type, flags, stream id, payload), until the
+    connection closes or `timeout` seconds have passed."""
     s.settimeout(timeout)
     buf = b""
     deadline = time.monotonic() + timeout
@@ -40,18 +43,21 @@ def read_goaway(s, timeout=5.0):
         try:
             chunk = s.recv(65536)
         except (socket.timeout, ConnectionResetError):
-            return None
+            return
         if not chunk:
-            return None
+            return
         buf += chunk
-        while len(buf) >= 9:
+        while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
             length = int.from_bytes(buf[:3], "big")
-            if len(buf) < 9 + length:
-                break
-            kind, payload = buf[3], buf[9:9 + length]
+            yield buf[3], buf[4], int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF, buf[9:9 + length]
             buf = buf[9 + length:]
-            if kind == 7:
-                return struct.unpack(">II", payload[:8])
+
+
+def read_goaway(s, timeout=5.0):
+    """Reads frames until GOAWAY: (last stream id, error code); None if the connection closes first."""
+    for kind, _, _, payload in frames_from(s, timeout):
+        if kind == GOAWAY:
+            return struct.unpack(">II", payload[:8])
     return None
 
 
@@ -134,32 +140,37 @@ def test_header_list_over_max_header_size_is_431_on_its_stream(proxy, upstream):
     assert [q.target for q in up.requests] == ["/small"]
 
 
-def test_streams_beyond_the_limit_are_refused(proxy, upstream):
+@pytest.mark.parametrize("acknowledged", [False, True], ids=["before-settings-ack", "after-settings-ack"])
+def test_streams_beyond_the_limit_are_refused(proxy, upstream, acknowledged):
+    """SPEC §6: streams beyond the 128 of SETTINGS_MAX_CONCURRENT_STREAMS get RST_STREAM
+    REFUSED_STREAM, whether or not the client has acknowledged the SETTINGS that announced the
+    limit (RFC 9113 §5.1.2: a stream error), never reach the upstream, and the connection goes on."""
     up = upstream("A", lambda r: Reply(body=b"ok", delay=0.5))
     s = proxy(up, backend_extra="    keepalive 200;")
-    c = socket.create_connection(("127.0.0.1", s.port), timeout=5)
-    # The client's SETTINGS is sent but ours is not acknowledged yet: streams over 128 are refused.
-    burst = PREFACE + frame(SETTINGS, 0, 0)
-    for i in range(130):
-        burst += frame(HEADERS, END_STREAM | END_HEADERS, 1 + 2 * i, get_block(b"/c%d" % i))
-    c.sendall(burst)
-    c.settimeout(5)
-    refused, buf, deadline = set(), b"", time.monotonic() + 5
-    while time.monotonic() < deadline and len(refused) < 2:
-        chunk = c.recv(65536)
-        if not chunk:
+    c = raw_connection(s.port)
+    frames = frames_from(c, timeout=10)
+    if acknowledged:
+        settings = next(p for kind, flags, _, p in frames if kind == SETTINGS and not flags & ACK)
+        entries = dict(struct.unpack(">HI", settings[i:i + 6]) for i in range(0, len(settings), 6))
+        assert entries[SETTINGS_MAX_CONCURRENT_STREAMS] == 128, entries
+        c.sendall(frame(SETTINGS, ACK, 0))
+    c.sendall(b"".join(frame(HEADERS, END_STREAM | END_HEADERS, 1 + 2 * i, get_block(b"/c%d" % i))
+                       for i in range(130)))
+    refused, answered = set(), set()
+    for kind, _, sid, payload in frames:
+        assert kind != GOAWAY, f"GOAWAY {struct.unpack('>II', payload[:8])}"
+        if kind == RST_STREAM and struct.unpack(">I", payload)[0] == REFUSED_STREAM:
+            refused.add(sid)
+        elif kind == HEADERS:
+            answered.add(sid)
+        if len(refused) + len(answered) == 130:
             break
-        buf += chunk
-        while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
-            length = int.from_bytes(buf[:3], "big")
-            kind, sid, payload = buf[3], int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF, buf[9:9 + length]
-            buf = buf[9 + length:]
-            if kind == RST_STREAM and struct.unpack(">I", payload)[0] == 7:
-                refused.add(sid)
     assert refused == {257, 259}, refused
-    up.wait_requests(128, timeout=5)
-    time.sleep(0.2)
-    assert len(up.requests) == 128, "the refused streams never reached the upstream"
+    assert answered == set(range(1, 257, 2)), sorted(set(range(1, 257, 2)) - answered)[:10]
+    c.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 261, get_block(b"/after")))
+    assert any(kind == HEADERS and sid == 261 for kind, _, sid, _ in frames), "no answer after the refusals"
+    assert sorted(r.target for r in up.requests) == sorted(["/c%d" % i for i in range(128)] + ["/after"]), \
+        "only the streams within the limit, and the one after, reached the upstream"
     c.close()
 
 
