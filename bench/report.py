@@ -251,10 +251,13 @@ def print_report(order, results, prof, cert, tls_note, pinning, total, budget_se
         print()
         print(split_table)
         print()
-        print("%s, %ds per workload; sluice: growth of /stats workers[].requests_total over the run; nginx: "
+        print("wrk -t%d, %d connections for keep-alive (the kernel's hash splits connections binomially: with "
+              "%d, one standard deviation is %.0f%% of a worker's mean count), %d for Connection: close, "
+              "%ds per workload; sluice: growth of /stats workers[].requests_total over the run; nginx: "
               "`worker_processes 2`, `listen ... reuseport`, requests counted by worker pid in an access log. "
               "Deviation = the largest |worker's requests - mean| / mean (issue 11: within 20%% for sluice)."
-              % (wrk, prof["split"]))
+              % (prof["wrk_threads"], prof["split_keepalive"], prof["wrk_connections"],
+                 100.0 / prof["wrk_connections"] ** 0.5, prof["wrk_connections"], prof["split"]))
     for name in order:
         row = results.get(name, {})
         for key, err in row.get("errors", {}).items():

@@ -20,15 +20,16 @@ PROFILES = {
     # TLS new-handshake rounds x seconds (with hs_clients parallel `openssl s_time -new`);
     # the two request counts of sluice's allocation count; hashing rows' rounds x seconds (wrk
     # keep-alive with a varying X-User-Id); HTTP/2 rounds x seconds per transport (h2load with
-    # h2_clients connections x h2_streams streams); seconds per per-worker-split wrk run
+    # h2_clients connections x h2_streams streams); seconds per per-worker-split wrk run, and its
+    # keep-alive connections
     "full":  dict(warmup=1, rounds=3, keepalive=4, close_rounds=2, close=3, downloads=3, idle=5000,
                   tls_rounds=2, tls_keepalive=3, hs_rounds=2, handshake=3, hs_clients=2,
                   mallocs=(2000, 20000), hash_rounds=3, hash=3, h2_rounds=2, h2=3, h2_clients=50,
-                  h2_streams=10, split=4),
+                  h2_streams=10, split=4, split_keepalive=1000),
     "quick": dict(warmup=1, rounds=1, keepalive=3, close_rounds=1, close=2, downloads=1, idle=2000,
                   tls_rounds=1, tls_keepalive=2, hs_rounds=1, handshake=2, hs_clients=2,
                   mallocs=(2000, 12000), hash_rounds=1, hash=2, h2_rounds=1, h2=2, h2_clients=50,
-                  h2_streams=10, split=2),
+                  h2_streams=10, split=2, split_keepalive=1000),
 }
 
 

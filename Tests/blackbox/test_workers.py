@@ -200,10 +200,10 @@ def test_requests_spread_evenly_over_workers(sluice, tmp_path, connections, head
     keep-alive connections (each stays on the worker that accepted it) and with one connection
     per request. EPOLLEXCLUSIVE on one shared socket gave 85/15 here; one SO_REUSEPORT socket
     per worker lets the kernel spread connections by a hash of the client's address and port.
-    That hash splits C keep-alive connections binomially (standard deviation sqrt(C)/2), and each
-    worker's requests follow its connections: with 200, one CI run in a few dozen split 39/61.
-    With 1000 the hash alone is 1.6% (a 20% split is 12 deviations away); what is left is how the
-    scheduler shares the CPUs (at most 11% in eight runs)."""
+    That hash splits C keep-alive connections binomially (standard deviation 1/sqrt(C) of a
+    worker's mean count), and each worker's requests follow its connections: with 200 (7%), a CI
+    run split 39/61. With 1000 the hash alone is 3.2% (20% is six deviations away); what is left
+    is how the scheduler shares the CPUs (at most 11% in twenty runs)."""
     up = NginxUpstream("A", tmp_path)
     try:
         port, sport = free_port(), free_port()
