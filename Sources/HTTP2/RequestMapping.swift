@@ -24,7 +24,9 @@ extension HeaderBlock {
             let asterisk = FieldName.equals(targetBytes, "*") && FieldName.equals(methodBytes, "OPTIONS")
             guard originForm || asterisk else { fault = .malformed; return nil }
             // A fragment is not part of a request target; the next server might read it otherwise.
-            guard !targetBytes.contains(0x23) else { fault = .malformed; return nil }
+            // Bytes outside visible ASCII are not either (RFC 3986; nghttp2 lets 8-bit bytes
+            // through); the HTTP/1.1 side refuses the same bytes with 400.
+            guard !targetBytes.contains(where: { $0 == 0x23 || $0 &- 0x21 >= 0x5E }) else { fault = .malformed; return nil }
         }
         // :authority MUST NOT carry userinfo for http and https.
         guard !arena.bytes(authority).contains(0x40) else { fault = .malformed; return nil }
