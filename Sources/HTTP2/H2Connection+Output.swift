@@ -51,7 +51,7 @@ extension H2Connection {
                     break
                 }
                 guard n > 0, let chunk else { break }
-                if chunk[3] == FrameType.settings { advertiseStreamLimit(in: chunk, count: n) }
+                advertiseStreamLimit(in: chunk, count: n)
                 output = chunk
                 outputLeft = n
             }
@@ -65,11 +65,12 @@ extension H2Connection {
         return written
     }
 
-    /// Puts `settings.maxConcurrentStreams` in place of `engineStreamLimit` in a SETTINGS frame
-    /// nghttp2 serialized (see `H2Settings.engineStreamLimit`). nghttp2 hands a SETTINGS frame out
-    /// whole, from its outbound buffer (memory of `EngineMemory`), and does not read it back.
+    /// Puts `settings.maxConcurrentStreams` in place of `engineStreamLimit` if `frame` is a
+    /// SETTINGS frame (see `H2Settings.engineStreamLimit`). Each chunk nghttp2's mem_send hands out
+    /// starts with a frame header, and a SETTINGS frame comes whole, from nghttp2's outbound buffer
+    /// (memory of `EngineMemory`), which nghttp2 does not read back.
     private func advertiseStreamLimit(in frame: UnsafePointer<UInt8>, count: Int) {
-        guard count >= 9, frame[4] & FrameType.ack == 0 else { return }
+        guard count >= 9, frame[3] == FrameType.settings, frame[4] & FrameType.ack == 0 else { return }
         let length = Int(frame[0]) << 16 | Int(frame[1]) << 8 | Int(frame[2])
         guard count >= 9 + length else { return }
         let bytes = UnsafeMutablePointer(mutating: frame)
