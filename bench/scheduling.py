@@ -24,7 +24,7 @@ PROFILES = {
     # keep-alive connections
     "full":  dict(warmup=1, rounds=3, keepalive=4, close_rounds=2, close=3, downloads=3, idle=5000,
                   tls_rounds=2, tls_keepalive=3, hs_rounds=2, handshake=3, hs_clients=2,
-                  mallocs=(2000, 20000), hash_rounds=3, hash=3, h2_rounds=2, h2=3, h2_clients=50,
+                  mallocs=(2000, 20000), hash_rounds=3, hash=3, h2_rounds=3, h2=3, h2_clients=50,
                   h2_streams=10, split=4, split_keepalive=1000),
     "quick": dict(warmup=1, rounds=1, keepalive=3, close_rounds=1, close=2, downloads=1, idle=2000,
                   tls_rounds=1, tls_keepalive=2, hs_rounds=1, handshake=2, hs_clients=2,
