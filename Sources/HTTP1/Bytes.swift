@@ -143,6 +143,25 @@ extension Bytes {
         bytesBelow(x, SP) | bytesEqual(x, 0x7F)
     }
 
+    /// The high bit of each byte of `x` at least `n` (n <= 128), exactly (no borrow crosses
+    /// bytes: each is lifted to 128 or more before the subtraction).
+    @inline(__always) static func bytesAtLeast(_ x: UInt64, _ n: UInt8) -> UInt64 {
+        ((x | highBits) &- ones &* UInt64(n)) & highBits
+    }
+
+    /// The bytes of `x` that are not a letter, a digit or "-", exactly: the bytes a field name is
+    /// made of but for the rare tchars (and "_", which the parser must notice).
+    @inline(__always) static func notCommonNameBytes(_ x: UInt64) -> UInt64 {
+        let low = x & ~highBits
+        // Setting bit 5 lowercases letters and leaves 0x20-0x3F alone; below 0x20 it would make
+        // CR "-" and 0x10-0x19 digits, hence the separate test for those bytes.
+        let y = low | ones &* 0x20
+        let common = (bytesAtLeast(y, 0x61) & ~bytesAtLeast(y, 0x7B))
+            | (bytesAtLeast(y, 0x30) & ~bytesAtLeast(y, 0x3A))
+            | (bytesAtLeast(y, 0x2D) & ~bytesAtLeast(y, 0x2E))
+        return (~common & highBits) | (x & highBits) | (~bytesAtLeast(low, 0x20) & highBits)
+    }
+
     /// The offset in its word of the first byte a non-zero mask flags (words load little-endian).
     @inline(__always) static func firstFlagged(_ mask: UInt64) -> Int {
         mask.trailingZeroBitCount >> 3

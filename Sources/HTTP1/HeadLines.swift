@@ -49,6 +49,16 @@ enum HeadLines {
             }
             let nameStart = pos
             var hasUnderscore = false
+            // Whole words of letters, digits and "-" first; the byte loop takes it from the first
+            // other byte (the colon, a rarer tchar, or an invalid byte).
+            while pos + 8 <= end {
+                let flagged = Bytes.notCommonNameBytes(Bytes.word(p, pos))
+                if flagged != 0 {
+                    pos += Bytes.firstFlagged(flagged)
+                    break
+                }
+                pos += 8
+            }
             while pos < end {
                 let b = p[pos]
                 guard Bytes.isTchar(b) else { break }

@@ -160,6 +160,38 @@ final class RequestParserTests: XCTestCase {
         XCTAssertEqual(p.headers[p.index(of: "X-Forwarded-Port")!].known, .xForwardedPort)
     }
 
+    /// The name scan goes a word at a time over letters, digits and "-": every byte value at
+    /// every offset of a name must end up where a byte-by-byte scan puts it.
+    func testEveryByteAtEveryOffsetOfAFieldName() {
+        let tchars = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+        for k in 0..<20 {
+            for v in 0...255 {
+                let byte = UInt8(v)
+                let before = [UInt8](repeating: 0x61, count: k), after = [UInt8](repeating: 0x42, count: 19 - k)
+                let name = before + [byte] + after
+                let bytes = Array("GET / HTTP/1.1\r\nHost: h\r\n".utf8) + name + Array(": v\r\n\r\n".utf8)
+                let what = "byte \(v) at offset \(k)"
+                switch parseRequest(bytes) {
+                case .success(let p):
+                    if tchars.contains(byte) {
+                        XCTAssertEqual(p.headers.count, 2, what)
+                        XCTAssertEqual(Array(p.name(1).utf8), name, what)
+                        XCTAssertEqual(p.value(1), "v", what)
+                        XCTAssertEqual(p.headers[1].hasUnderscore, byte == 0x5F, what)
+                    } else {
+                        // Only a colon ends a name early: the rest of the line is the value.
+                        XCTAssertEqual(byte, 0x3A, what)
+                        XCTAssertEqual(Array(p.name(1).utf8), before, what)
+                        XCTAssertEqual(Array(p.value(1).utf8), after + Array(": v".utf8), what)
+                    }
+                case .failure(let e):
+                    XCTAssertFalse(tchars.contains(byte), "\(what): \(e.reason)")
+                    XCTAssertTrue(byte != 0x3A || k == 0, what)
+                }
+            }
+        }
+    }
+
     func testUnderscoresAndForwardedAreMarked() throws {
         let p = try requireRequest("GET / HTTP/1.1\r\nHost: a\r\nX_A: 1\r\n_: 2\r\nX-B: 3\r\nFORWARDED: for=x\r\nConnection: forwarded\r\n\r\n")
         XCTAssertEqual((0..<p.headers.count).map { p.headers[$0].hasUnderscore }, [false, true, true, false, false, false])
