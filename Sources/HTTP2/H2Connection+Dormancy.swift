@@ -29,6 +29,7 @@ public struct H2Dormant: Sendable {
     var expectsTableUpdate = false
     var flood: FloodGuard
     var clientResets: RecentResets
+    var history: StreamHistory
 
     /// (Index 3 is the client's initial stream window.)
     static let settingIDs: InlineArray<8, nghttp2_settings_id> = [
@@ -123,7 +124,7 @@ extension H2Connection {
             // nghttp2 empties the table when the client acknowledges.
             return submitTableSize(0) ? .notYet : .cannot
         }
-        var dormant = H2Dormant(flood: flood, clientResets: clientResets)
+        var dormant = H2Dormant(flood: flood, clientResets: clientResets, history: history)
         for i in H2Dormant.settingIDs.indices {
             dormant.clientSettings[i] = nghttp2_session_get_remote_settings(session, H2Dormant.settingIDs[i])
         }
@@ -140,6 +141,7 @@ extension H2Connection {
         self.init(settings: settings, now: now, pool: pool, tableSize: dormant.tableSize)
         flood = dormant.flood
         clientResets = dormant.clientResets
+        history = dormant.history
         tracker = FrameTracker(afterPreface: true)
         guard resume(dormant) else { return nil }
         if dormant.tableSize < settings.headerTableSize && !submitTableSize(UInt32(settings.headerTableSize)) { return nil }

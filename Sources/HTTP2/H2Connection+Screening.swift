@@ -13,16 +13,48 @@ extension H2Connection {
             terminate(.protocolError, limit: nil, detail: "PRIORITY: stream_id == 0")
             return false
         }
+        if let (code, detail) = closedStreamError(h) {
+            terminate(code, limit: nil, detail: detail)
+            return false
+        }
+        if h.type == FrameType.headers { history.headersArrived(on: h.stream) }
+        if (h.type == FrameType.headers || h.type == FrameType.data) && h.flags & FrameType.endStream != 0 {
+            history.endedByClient(h.stream)
+        }
         guard let limit = charge(h) else { return true }
         terminate(.enhanceYourCalm, limit: limit, detail: limit.description)
         return false
+    }
+
+    /// The connection error a HEADERS or DATA frame on a closed stream of the client's calls for
+    /// (nghttp2 would ignore it, see StreamHistory): after the client ended the stream, STREAM_CLOSED
+    /// (RFC 9113 §5.1 allows a connection error); a HEADERS frame on an id the client skipped,
+    /// PROTOCOL_ERROR (§5.1.1). A stream the client opened but did not end may have been reset by
+    /// this side while the client still sent on it: its frames stay ignored.
+    private func closedStreamError(_ h: FrameHeader) -> (H2ErrorCode, String)? {
+        guard h.type == FrameType.headers || h.type == FrameType.data, h.stream > 0, h.stream <= history.last,
+              nghttp2_session_find_stream(session, h.stream) == nil else { return nil }
+        switch history.past(h.stream) {
+        case .endedByClient:
+            return (.streamClosed, "\(h.type == FrameType.data ? "DATA" : "HEADERS") on closed stream \(h.stream)")
+        case .neverOpened where h.type == FrameType.headers:
+            return (.protocolError, "HEADERS: stream \(h.stream) below the last opened, \(history.last)")
+        default:
+            return nil
+        }
     }
 
     /// Checks a complete frame whose payload nghttp2 ignored.
     func inspect(_ h: FrameHeader) {
         // RFC 9113 §5.3.1: a stream cannot depend on itself (the dependency opens the payload).
         if h.type == FrameType.priority && h.length == 5 && Int32(tracker.payloadWord(at: 0) & 0x7fff_ffff) == h.stream {
-            submitReset(h.stream, .protocolError)
+            // nghttp2 sends no RST_STREAM for an idle stream: the stream error becomes a
+            // connection error (RFC 9113 §5.4.1 allows it).
+            if h.stream > history.last && h.stream & 1 == 1 {
+                terminate(.protocolError, limit: nil, detail: "PRIORITY: idle stream \(h.stream) depends on itself")
+            } else {
+                submitReset(h.stream, .protocolError)
+            }
         }
     }
 

@@ -39,6 +39,7 @@ public final class H2Connection {
     var headerBlockBytes = 0
     var continuations = 0
     var clientResets = RecentResets()
+    var history = StreamHistory()
     var flood: FloodGuard
     var now: Int64
     /// The budget a callback ran out of; it then failed on purpose to stop nghttp2.

@@ -145,6 +145,10 @@ final class ConformanceTests: XCTestCase {
         Case(rule: "5.1 WINDOW_UPDATE on an idle stream", frames: Raw.windowUpdate(5, 1), outcome: .connection(.protocolError)),
         Case(rule: "6.2 HEADERS on stream 0", frames: request(base, stream: 0), outcome: .connection(.protocolError)),
         Case(rule: "5.1.1 HEADERS on an even stream", frames: request(base, stream: 2), outcome: .connection(.protocolError)),
+        Case(rule: "5.1.1 HEADERS on a lower stream id the client skipped", frames: request(base, stream: 5) + request(base, stream: 3),
+             outcome: .connection(.protocolError), requests: [5]),
+        Case(rule: "5.3.1 PRIORITY on an idle stream depending on itself", frames: Raw.priority(1, dependsOn: 1),
+             outcome: .connection(.protocolError)),
         Case(rule: "5.1 HEADERS on a half-closed (remote) stream", frames: request(base, stream: 5) + request(base, stream: 5),
              outcome: .connection(.streamClosed), requests: [5]),
         Case(rule: "5.3.1 stream depending on itself",
@@ -237,6 +241,45 @@ final class ConformanceTests: XCTestCase {
                           "\(c.rule): the data path learns of the reset")
             XCTAssertFalse(h.body(id).ended, "\(c.rule): the body never completes")
         }
+    }
+
+    /// Frames on a stream closed both ways (the client ended it, its response went out), which
+    /// nghttp2 has forgotten: the connection ends with STREAM_CLOSED (RFC 9113 §5.1).
+    func testFramesOnAStreamClosedBothWaysEndTheConnection() {
+        for (rule, late) in [("DATA", Raw.data(1, [1])), ("HEADERS", Self.with([]))] {
+            let h = Harness()
+            h.receive(Raw.start + Self.with([]))
+            XCTAssertTrue(h.server.answer(stream: 1, status: 503), rule)
+            XCTAssertTrue(h.frames().contains { $0.stream == 1 && $0.flags & T.endStream != 0 }, "\(rule): the response ended")
+            h.receive(late)
+            XCTAssertEqual(h.frames().first { $0.type == T.goAway }.map { H2ErrorCode(rawValue: $0.errorCode) }, .streamClosed, rule)
+        }
+    }
+
+    /// A stream the client has not ended may have been reset by this side while the client still
+    /// sent on it (RFC 9113 §5.1): its frames are ignored and the connection goes on.
+    func testFramesOnAStreamThisSideResetAreIgnored() {
+        let h = Harness()
+        h.receive(Raw.start + Self.post)
+        XCTAssertTrue(h.server.resetStream(stream: 1, code: .cancel))
+        XCTAssertTrue(h.frames().contains { $0.type == T.rst && $0.stream == 1 })
+        h.receive(Raw.data(1, [1]) + Raw.headers(1, HPACK.block([("x-t", "1")])) + Self.request(Self.base, stream: 3))
+        XCTAssertNil(h.frames().first { $0.type == T.goAway || $0.type == T.rst })
+        XCTAssertEqual(h.requests.map(\.stream), [1, 3])
+    }
+
+    /// The history of closed streams covers the client's 64 latest odd ids: a frame on an older
+    /// one is ignored, as nghttp2 alone would.
+    func testClosedStreamHistoryCoversTheLatest64Ids() {
+        let h = Harness()
+        h.receive(Raw.start + Self.with([]) + Self.request(Self.base, stream: 129))
+        XCTAssertTrue(h.server.answer(stream: 1, status: 503) && h.server.answer(stream: 129, status: 503))
+        _ = h.frames()
+        h.receive(Raw.data(1, [1]))  // 64 odd ids below 129: forgotten
+        XCTAssertNil(h.frames().first { $0.type == T.goAway || $0.type == T.rst })
+        h.receive(Self.request(Self.base, stream: 3))  // 63 below, never opened
+        XCTAssertEqual(h.frames().first { $0.type == T.goAway }.map { H2ErrorCode(rawValue: $0.errorCode) }, .protocolError)
+        XCTAssertEqual(h.requests.map(\.stream), [1, 129])
     }
 
     func testValidRequestsPassTheSameChecks() {

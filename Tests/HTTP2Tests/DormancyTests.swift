@@ -142,13 +142,19 @@ final class DormancyTests: XCTestCase {
         for slept in [false, true] {
             let (h, client, id) = answered()
             if slept { XCTAssertTrue(h.sleepAndWake(client)) }
-            // A raw HEADERS reusing stream 1 never becomes a request (nghttp2 ignores it), in both cases.
+            // A raw HEADERS reusing stream 1, which the client ended, never becomes a request: the
+            // connection ends with STREAM_CLOSED (RFC 9113 §5.1), asleep in between or not.
             h.receive(Raw.headers(id, [0x20] + HPACK.block(HPACK.get)))
             XCTAssertEqual(h.requests.map(\.stream), [id], "slept: \(slept)")
-            // The next stream opens normally.
-            h.receive(Raw.headers(id + 2, HPACK.block(HPACK.get)))
+            let closed = h.frames().first { $0.type == T.goAway }
+            XCTAssertEqual(closed.map { H2ErrorCode(rawValue: $0.errorCode) }, .streamClosed, "slept: \(slept)")
+        }
+        for slept in [false, true] {
+            let (h, client, id) = answered()
+            if slept { XCTAssertTrue(h.sleepAndWake(client)) }
+            // The next stream opens normally, and a GOAWAY names it as the last.
+            h.receive(Raw.headers(id + 2, [0x20] + HPACK.block(HPACK.get)))
             XCTAssertEqual(h.requests.map(\.stream), [id, id + 2], "slept: \(slept)")
-            // A GOAWAY names the last stream.
             h.server.goAwayGracefully()
             let goAway = h.frames().first { $0.type == T.goAway }
             XCTAssertEqual(goAway?.lastStream, id + 2, "slept: \(slept)")
