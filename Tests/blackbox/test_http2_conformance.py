@@ -12,7 +12,7 @@ from servers import Reply
 from test_http2_limits import get_block
 
 PROTOCOL_ERROR, FLOW_CONTROL_ERROR, FRAME_SIZE_ERROR = 1, 3, 6
-DATA, HEADERS, SETTINGS, PING, WINDOW_UPDATE = 0, 1, 4, 6, 8
+DATA, HEADERS, PRIORITY, SETTINGS, PING, WINDOW_UPDATE = 0, 1, 2, 4, 6, 8
 END_STREAM, END_HEADERS = 0x1, 0x4
 
 
@@ -59,6 +59,8 @@ CASES = [
     ("HEADERS on stream 0", frame(HEADERS, END_STREAM | END_HEADERS, 0, block(BASE)), "connection", PROTOCOL_ERROR),
     ("even stream id from a client", frame(HEADERS, END_STREAM | END_HEADERS, 2, block(BASE)), "connection", PROTOCOL_ERROR),
     ("DATA on an idle stream", frame(DATA, 0, 5, b"x"), "connection", PROTOCOL_ERROR),
+    ("PRIORITY on an idle stream depending on itself", frame(PRIORITY, 0, 1, struct.pack(">IB", 1, 16)),
+     "connection", PROTOCOL_ERROR),
     ("SETTINGS_ENABLE_PUSH of 2", settings(0x2, 2), "connection", PROTOCOL_ERROR),
     ("SETTINGS_INITIAL_WINDOW_SIZE over 2^31-1", settings(0x4, 1 << 31), "connection", FLOW_CONTROL_ERROR),
     ("SETTINGS_MAX_FRAME_SIZE below 16384", settings(0x5, 100), "connection", PROTOCOL_ERROR),
