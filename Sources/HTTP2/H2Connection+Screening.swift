@@ -32,25 +32,27 @@ extension H2Connection {
     /// PROTOCOL_ERROR (§5.1.1). A stream the client opened but did not end may have been reset by
     /// this side while the client still sent on it: its frames stay ignored.
     private func closedStreamError(_ h: FrameHeader) -> (H2ErrorCode, String)? {
-        guard h.type == FrameType.headers || h.type == FrameType.data, h.stream > 0, h.stream <= history.last,
-              nghttp2_session_find_stream(session, h.stream) == nil else { return nil }
+        guard h.type == FrameType.headers || h.type == FrameType.data, h.stream > 0, h.stream <= history.last else { return nil }
+        let error: (H2ErrorCode, String)
         switch history.past(h.stream) {
         case .endedByClient:
-            return (.streamClosed, "\(h.type == FrameType.data ? "DATA" : "HEADERS") on closed stream \(h.stream)")
+            error = (.streamClosed, "\(h.type == FrameType.data ? "DATA" : "HEADERS") on closed stream \(h.stream)")
         case .neverOpened where h.type == FrameType.headers:
-            return (.protocolError, "HEADERS: stream \(h.stream) below the last opened, \(history.last)")
+            error = (.protocolError, "HEADERS: stream \(h.stream) below the last opened, \(history.last)")
         default:
             return nil
         }
+        // A stream nghttp2 still holds (half-closed on the client's side) gets its own answer.
+        return nghttp2_session_find_stream(session, h.stream) == nil ? error : nil
     }
 
     /// Checks a complete frame whose payload nghttp2 ignored.
     func inspect(_ h: FrameHeader) {
         // RFC 9113 §5.3.1: a stream cannot depend on itself (the dependency opens the payload).
         if h.type == FrameType.priority && h.length == 5 && Int32(tracker.payloadWord(at: 0) & 0x7fff_ffff) == h.stream {
-            // nghttp2 sends no RST_STREAM for an idle stream: the stream error becomes a
-            // connection error (RFC 9113 §5.4.1 allows it).
-            if h.stream > history.last && h.stream & 1 == 1 {
+            // nghttp2 sends no RST_STREAM for an idle stream (every even one: nothing is pushed):
+            // the stream error becomes a connection error (RFC 9113 §5.4.1 allows it).
+            if h.stream & 1 == 0 || h.stream > history.last {
                 terminate(.protocolError, limit: nil, detail: "PRIORITY: idle stream \(h.stream) depends on itself")
             } else {
                 submitReset(h.stream, .protocolError)
