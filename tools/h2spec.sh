@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs h2spec (https://github.com/summerwind/h2spec, not packaged by Debian: put its binary on
-# PATH or in H2SPEC) against sluice over TLS (ALPN h2) and on a cleartext port (prior knowledge),
+# Runs h2spec --strict (https://github.com/summerwind/h2spec, not packaged by Debian: put its
+# binary on PATH or in H2SPEC) against sluice over TLS (ALPN h2) and on a cleartext port (prior knowledge),
 # in front of tools/demo_upstream.py. Prints h2spec's summary for each; exits 1 if TLS fails any.
 #   SLUICE_BIN  the sluice binary (default .build/release/sluice)
 # On the cleartext port, which also serves HTTP/1.1, h2spec's "invalid connection preface" case
@@ -47,9 +47,9 @@ done
 report() { if grep -q '^Failures:' "$1"; then sed -n '/^Failures:/,$p' "$1"; else tail -1 "$1"; fi; }
 status=0
 echo "== TLS (ALPN h2), port $tls"
-"$H2SPEC" -h 127.0.0.1 -p "$tls" -t -k -o 3 > "$dir/tls.txt" 2>&1 || status=1
+"$H2SPEC" -h 127.0.0.1 -p "$tls" -t -k -S -o 3 > "$dir/tls.txt" 2>&1 || status=1
 report "$dir/tls.txt"
 echo "== cleartext (prior knowledge), port $plain"
-"$H2SPEC" -h 127.0.0.1 -p "$plain" -o 3 > "$dir/plain.txt" 2>&1
+"$H2SPEC" -h 127.0.0.1 -p "$plain" -S -o 3 > "$dir/plain.txt" 2>&1
 report "$dir/plain.txt"
 exit $status
