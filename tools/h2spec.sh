@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs h2spec --strict (https://github.com/summerwind/h2spec, not packaged by Debian: put its
-# binary on PATH or in H2SPEC) against sluice over TLS (ALPN h2) and on a cleartext port (prior knowledge),
-# in front of tools/demo_upstream.py. Prints h2spec's summary for each; exits 1 if TLS fails any.
+# binary on PATH or in H2SPEC) against sluice over TLS (ALPN h2) and on a cleartext port (prior
+# knowledge), in front of tools/demo_upstream.py. Prints h2spec's summary for each; exits 1 if TLS fails any.
 #   SLUICE_BIN  the sluice binary (default .build/release/sluice)
 # On the cleartext port, which also serves HTTP/1.1, h2spec's "invalid connection preface" case
 # fails by design: those bytes are a malformed HTTP/1.1 request, answered 400.
